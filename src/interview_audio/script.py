@@ -7,10 +7,17 @@ both give the same frozen `Script`.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from interview_audio import yamlfile
+from interview_audio.errors import ScriptError
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     HOST = "host"
     GUEST = "guest"
     NARRATOR = "narrator"
@@ -87,3 +94,182 @@ class Script:
 
     def turn_count(self, speaker: str) -> int:
         return sum(1 for turn in self.turns if turn.speaker == speaker)
+
+
+# --- reading and writing scripts -----------------------------------------------------------------
+
+SCRIPT_SUFFIXES = (".yaml", ".yml")
+_YAML_HEADER = (
+    "# interview-audio script. Edit names, lines, roles or chapters, then run:\n"
+    "#   interview-audio render THIS_FILE.yaml\n"
+    "# A turn's paragraphs are separated by blank lines. Chapters start at a turn index (from 0).\n"
+)
+
+
+def to_dict(script: Script) -> dict[str, object]:
+    """The script as plain data for `script --json` and other tools."""
+    return {
+        "title": script.title,
+        "meta": {
+            "author": script.meta.author,
+            "date": script.meta.date,
+            "location": script.meta.location,
+            "source_url": script.meta.source_url,
+            "cover_url": script.meta.cover_url,
+        },
+        "speakers": [
+            {
+                "name": s.name,
+                "role": s.role.value,
+                "aliases": list(s.aliases),
+                "turns": script.turn_count(s.name),
+            }
+            for s in script.speakers
+        ],
+        "topics": [{"title": t.title, "text": t.text} for t in script.topics],
+        "headings": [{"title": h.title, "start_turn": h.start_turn} for h in script.headings],
+        "chapters": [{"title": c.title, "start_turn": c.start_turn} for c in script.chapters],
+        "turns": [
+            {
+                "index": i,
+                "speaker": t.speaker,
+                "role": t.role.value,
+                "text": t.text,
+                "paragraphs": list(t.paragraphs),
+            }
+            for i, t in enumerate(script.turns)
+        ],
+    }
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line text as `|` blocks so a person can edit it."""
+
+
+def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str_representer)
+
+
+def dump_yaml(script: Script) -> str:
+    data = to_dict(script)
+    speakers = data["speakers"]
+    assert isinstance(speakers, list)
+    for speaker in speakers:
+        speaker.pop("turns")
+    data["turns"] = [
+        {
+            "speaker": t.speaker,
+            "text": "\n\n".join(t.paragraphs) + ("\n" if len(t.paragraphs) > 1 else ""),
+        }
+        for t in script.turns
+    ]
+    body = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000)
+    return _YAML_HEADER + body
+
+
+def load_script(path: Path) -> Script:
+    """Read a YAML script written by `script -o` (and maybe edited); errors say where."""
+    root = yamlfile.read(path, ScriptError)
+    return script_from_yaml(root)
+
+
+def script_from_yaml(root: yamlfile.Node) -> Script:
+    fields: dict[str, yamlfile.Node] = dict(root.items(ScriptError, _SCRIPT_KEYS))
+    if "turns" not in fields:
+        raise root.fail(ScriptError, "missing `turns:`; a script needs the dialogue.")
+    title = fields["title"].string(ScriptError) if "title" in fields else ""
+    meta_values = (
+        {
+            key: node.string(ScriptError, allow_empty=True)
+            for key, node in fields["meta"].items(ScriptError, _META_FIELDS)
+        }
+        if "meta" in fields
+        else {}
+    )
+    meta = Meta(title=title, **meta_values)
+    speakers: list[Speaker] = []
+    for node in fields["speakers"].elements(ScriptError) if "speakers" in fields else ():
+        values = dict(node.items(ScriptError, ("name", "role", "aliases")))
+        if "name" not in values:
+            raise node.fail(ScriptError, "a speaker needs a `name:`.")
+        name = values["name"].string(ScriptError)
+        role = _role(values["role"]) if "role" in values else Role.GUEST
+        aliases = (
+            tuple(a.string(ScriptError) for a in values["aliases"].elements(ScriptError))
+            if "aliases" in values
+            else ()
+        )
+        speakers.append(Speaker(name, role, aliases))
+    roles = {s.name: s.role for s in speakers}
+    turns: list[Turn] = []
+    for node in fields["turns"].elements(ScriptError):
+        values = dict(node.items(ScriptError, ("speaker", "text")))
+        if "speaker" not in values or "text" not in values:
+            raise node.fail(ScriptError, "each turn needs `speaker:` and `text:`.")
+        speaker = values["speaker"].string(ScriptError)
+        paragraphs = tuple(
+            p.strip() for p in re.split(r"\n\s*\n", values["text"].string(ScriptError)) if p.strip()
+        )
+        if speaker not in roles:
+            roles[speaker] = Role.HOST if not turns else Role.GUEST
+            speakers.append(Speaker(speaker, roles[speaker]))
+        turns.append(Turn(speaker, roles[speaker], paragraphs))
+    if not turns:
+        raise fields["turns"].fail(ScriptError, "the script has no turns; add at least one.")
+    topics = tuple(
+        Topic(
+            **{
+                k: v.string(ScriptError, allow_empty=True)
+                for k, v in node.items(ScriptError, ("title", "text"))
+            }
+        )
+        for node in (fields["topics"].elements(ScriptError) if "topics" in fields else ())
+    )
+    headings = tuple(Heading(*_marker(node, len(turns))) for node in _nodes(fields, "headings"))
+    chapters = tuple(Chapter(*_marker(node, len(turns))) for node in _nodes(fields, "chapters"))
+    if chapters and chapters[0].start_turn != 0:
+        chapters = (Chapter(chapters[0].title, 0), *chapters[1:])
+    starts = [c.start_turn for c in chapters]
+    if starts != sorted(set(starts)):
+        raise fields["chapters"].fail(
+            ScriptError, "chapters must start at increasing turn indexes."
+        )
+    return Script(meta, tuple(speakers), tuple(turns), topics, headings, chapters)
+
+
+_SCRIPT_KEYS = ("title", "meta", "speakers", "topics", "headings", "chapters", "turns")
+_META_FIELDS = ("author", "date", "location", "source_url", "cover_url")
+
+
+def _nodes(fields: dict[str, yamlfile.Node], key: str) -> list[yamlfile.Node]:
+    return list(fields[key].elements(ScriptError)) if key in fields else []
+
+
+def _role(node: yamlfile.Node) -> Role:
+    value = node.string(ScriptError)
+    try:
+        return Role(value)
+    except ValueError:
+        raise node.fail(ScriptError, f"unknown role {value!r}; valid roles: host, guest.") from None
+
+
+def _marker(node: yamlfile.Node, turn_count: int) -> tuple[str, int]:
+    values = dict(node.items(ScriptError, ("title", "start_turn")))
+    if "title" not in values or "start_turn" not in values:
+        raise node.fail(ScriptError, "needs `title:` and `start_turn:`.")
+    return values["title"].string(ScriptError), values["start_turn"].integer(
+        ScriptError, 0, turn_count - 1
+    )
+
+
+def read_script(path: Path) -> Script:
+    """An article or a YAML script, by file suffix: the one input every command accepts."""
+    if path.suffix.lower() in SCRIPT_SUFFIXES:
+        return load_script(path)
+    from interview_audio.parse import read_article
+
+    return read_article(path)
