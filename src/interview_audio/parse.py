@@ -62,11 +62,15 @@ def decode(data: bytes, name: str = "input") -> str:
     else:
         try:
             text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = _strict(data, "gb18030", name)
-            if not _plausible_chinese(text):
+        except UnicodeDecodeError as exc:
+            try:
+                text = data.decode("gb18030")
+            except UnicodeDecodeError:
+                text = ""
+            if not text or not _plausible_chinese(text):
                 raise InputError(
-                    f"{name} is neither UTF-8 nor GB18030/GBK text. Save it as UTF-8 and try again."
+                    f"{name} is neither UTF-8 nor GB18030/GBK text (bad byte at {exc.start}). "
+                    "Save it as UTF-8 and try again."
                 ) from None
             log.info("%s decoded as GB18030", name)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -110,43 +114,62 @@ _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\((?:[^()]|\([^)]*\))*\)")
 _URL = re.compile(r"(?:https?://|www\.)[^\s，。；！？、）)\]】>\"“”]+", re.IGNORECASE)
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!&~|<>])")
-_EMPHASIS = re.compile(r"\*+|_{2,}|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|`+|~~")
+_EMPHASIS = re.compile(r"[*`]+|~~")
+_UNDERSCORE = re.compile(r"_{2,}|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 _BULLET = re.compile(r"^\s*(?:[-*+•·]\s+)")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]\s+|\d{1,3}[.)、]\s*|[一二三四五六七八九十]{1,3}、)")
 _QUOTE = re.compile(r"^\s*(?:>\s*)+")
 _SPACES = re.compile(r"[ \t\u00a0\u3000\u2002-\u200a\u202f\u205f]+")
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\ufe0e\ufe0f]")
 _CJK = r"\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
-_SPACE_BETWEEN_CJK = re.compile(
-    rf"(?<=[{_CJK}])\s+(?=[{_CJK}])|(?<=[{_CJK}])\s+(?=[A-Za-z0-9])"
-    rf"|(?<=[A-Za-z0-9.%])\s+(?=[{_CJK}])"
-)
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+_WHITESPACE = re.compile(r"\s+")
 
 
-def _is_emoji(ch: str) -> bool:
-    cp = ord(ch)
-    return (
-        0x1F000 <= cp <= 0x1FAFF
-        or 0x2600 <= cp <= 0x27BF
-        or 0x2B00 <= cp <= 0x2BFF
-        or 0x1F1E6 <= cp <= 0x1F1FF
-        or cp in (0x2190, 0x2191, 0x2192, 0x2193, 0x25B2, 0x25BC, 0x3030, 0x303D)
-        or unicodedata.category(ch) == "So"
-    )
+def _drop_space_near_cjk(match: re.Match[str]) -> str:
+    """Chinese text has no spaces between words; a space beside a Chinese character is noise."""
+    text, start, end = match.string, match.start(), match.end()
+    before = text[start - 1] if start else ""
+    after = text[end] if end < len(text) else ""
+    if _CJK_CHAR.match(before) or _CJK_CHAR.match(after):
+        return ""
+    return " "
+
+
+def _symbol_class() -> str:
+    """A regex class of every 'Symbol, other' code point (emoji, dingbats, arrows, shapes) in
+    the BMP plus the emoji planes: built once, because a per-character check is slow."""
+    ranges: list[tuple[int, int]] = []
+    for cp in range(0x2000, 0x10000):
+        if unicodedata.category(chr(cp)) == "So":
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
+    ranges.append((0x1F000, 0x1FAFF))
+    return "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+
+
+_EMOJI = re.compile(f"[{_symbol_class()}\u2190-\u21ff\u25a0-\u25ff\u3030\u303d]+")
 
 
 def clean_text(text: str) -> str:
     """Strip markdown, links, URLs and emoji from display text, keeping what a person says."""
     text = _INVISIBLE.sub("", text)
-    text = _IMAGE.sub("", text)
-    text = _LINK.sub(r"\1", text)
-    text = _URL.sub("", text)
-    text = _ESCAPE.sub(r"\1", text)
-    text = html.unescape(text)
+    if "](" in text:
+        text = _LINK.sub(r"\1", _IMAGE.sub("", text))
+    if "://" in text or "www." in text.lower():
+        text = _URL.sub("", text)
+    if "\\" in text:
+        text = _ESCAPE.sub(r"\1", text)
+    if "&" in text:
+        text = html.unescape(text)
     text = _EMPHASIS.sub("", text)
-    text = "".join(ch for ch in text if not _is_emoji(ch))
+    if "_" in text:
+        text = _UNDERSCORE.sub("", text)
+    text = _EMOJI.sub("", text)
     text = _SPACES.sub(" ", text).strip()
-    text = _SPACE_BETWEEN_CJK.sub("", text)
+    text = _WHITESPACE.sub(_drop_space_near_cjk, text)
     return text.strip()
 
 
@@ -187,7 +210,7 @@ def _is_noise(raw: str, cleaned: str) -> bool:
         return True
     if _LINK.fullmatch(_LIST_ITEM.sub("", stripped)) or _URL.fullmatch(stripped):
         return True
-    if any(_is_emoji(ch) for ch in stripped[:3]) and len(cleaned) < 80:
+    if _EMOJI.match(stripped.lstrip("*# ")) and len(cleaned) < 80:
         return True
     if len(cleaned) < 80 and _PROMO.search(cleaned):
         return True
@@ -292,47 +315,41 @@ def _candidate(line_no: int, raw_line: str) -> _Label | None:
 def _confirm_speakers(labels: list[_Label]) -> dict[str, str]:
     """Decide which label names are speakers; map every accepted variant to its canonical name.
 
-    A name is a speaker when it recurs as a label; a one-off bold label counts when at least
-    two other speakers use bold labels too (a third guest who speaks once). A shorter name
-    contained in a longer one (奥特曼 in 山姆·奥特曼) is the same person.
+    A shorter name contained in a longer one (奥特曼 in 山姆·奥特曼) is the same person, so
+    variants are grouped first. A group is a speaker when it recurs as a label; a one-off bold
+    label counts when at least two other speakers use bold labels too (a third guest who
+    speaks once). 问/答 and Q/A only count in pairs.
     """
     counts = Counter(label.name for label in labels)
-    bold_counts = Counter(label.name for label in labels if label.style == "bold")
-    strong = {name for name, count in counts.items() if count >= 2}
-    qa = {name for name in strong if name in _QA_NAMES}
-    if qa and not ({"问", "答"} <= set(counts) or {"Q", "A"} <= set(counts)):
-        strong -= qa
-    bold_speakers = {name for name in strong if bold_counts[name]}
-    for name, count in bold_counts.items():
-        if count == 1 and counts[name] == 1 and len(bold_speakers - {name}) >= 2:
-            strong.add(name)
-    # Alone-on-a-line bold text is only a label if it recurs in that style or elsewhere.
-    canonical: dict[str, str] = {}
-    by_length = sorted(strong, key=lambda n: (-len(_name_key(n)), -counts[n]))
-    for name in by_length:
+    names = sorted(counts, key=lambda n: (-len(_name_key(n)), -counts[n], n))
+    group: dict[str, str] = {}
+    for name in names:
         key = _name_key(name)
-        target = next(
+        group[name] = next(
             (
                 longer
-                for longer in by_length
-                if longer in canonical.values()
+                for longer in names
+                if group.get(longer) == longer
                 and len(key) >= 2
                 and key != _name_key(longer)
                 and key in _name_key(longer)
             ),
-            None,
+            name,
         )
-        canonical[name] = target or name
-    # One-off variants of a known speaker (山姆 once, 山姆·奥特曼 many times) join it.
-    for name in counts:
-        if name in canonical:
-            continue
-        key = _name_key(name)
-        for known in set(canonical.values()):
-            if len(key) >= 2 and key in _name_key(known):
-                canonical[name] = known
-                break
-    return canonical
+    totals: Counter[str] = Counter()
+    bold_totals: Counter[str] = Counter()
+    for label in labels:
+        totals[group[label.name]] += 1
+        bold_totals[group[label.name]] += label.style == "bold"
+    speakers = {name for name, count in totals.items() if count >= 2}
+    qa = speakers & set(_QA_NAMES)
+    if qa and not ({"问", "答"} <= qa or {"Q", "A"} <= qa):
+        speakers -= qa
+    bold_speakers = {name for name in speakers if bold_totals[name]}
+    for name, count in totals.items():
+        if count == 1 and bold_totals[name] == 1 and len(bold_speakers) >= 2:
+            speakers.add(name)
+    return {name: target for name, target in group.items() if target in speakers}
 
 
 def _roles(
@@ -542,6 +559,8 @@ def _dialogue(
             pending_heading.append(title)
 
     start = min(by_line)
+    while start > 0 and (not lines[start - 1].strip() or _opening_heading(lines[start - 1])):
+        start -= 1
     previous_blank = True
     for index in range(start, len(lines)):
         raw = lines[index]
@@ -575,15 +594,15 @@ def _dialogue(
             block = label.rest
             previous_blank = False
             continue
-        alone = _BOLD_ALONE.match(stripped)
-        if alone and previous_blank and _is_heading_line(lines, index, by_line):
-            flush()
-            add_heading(alone.group("name"))
-            continue
         cleaned = clean_text(raw)
         if _is_noise(raw, cleaned):
             flush()
             previous_blank = True
+            continue
+        alone = _BOLD_ALONE.match(stripped)
+        if alone and previous_blank and _is_heading_line(lines, index, by_line):
+            flush()
+            add_heading(alone.group("name"))
             continue
         if _END_HEADINGS.fullmatch(cleaned.strip(":： ")) and len(cleaned) < 12:
             flush()
@@ -598,6 +617,16 @@ def _dialogue(
         previous_blank = False
     flush()
     return [turn for turn in turns if turn[1]], tuple(headings), hints
+
+
+def _opening_heading(line: str) -> bool:
+    """A section heading just above the first label opens the first chapter; the summary's
+    and the dialogue's own headings (内容导读, 访谈全文) do not."""
+    heading = _HEADING.match(line)
+    if not heading or len(heading.group(1)) < 2:
+        return False
+    title = heading.group(2)
+    return not (_SUMMARY_HEADINGS.search(title) or _DIALOGUE_HEADINGS.search(title))
 
 
 def _is_heading_line(lines: list[str], index: int, by_line: dict[int, _Label]) -> bool:

@@ -107,7 +107,7 @@ def load(text: str, source: str, error: type[InterviewAudioError]) -> Node:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        mark = exc.context_mark or exc.problem_mark
         line = f" line {mark.line + 1}" if mark else ""
         raise error(
             f"{source}{line}: invalid YAML ({exc.problem}). Fix the syntax there."

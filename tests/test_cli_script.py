@@ -1,0 +1,119 @@
+"""`interview-audio script`: readable, JSON and YAML output, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from interview_audio.cli import app
+from interview_audio.parse import read_article
+from interview_audio.script import load_script
+
+SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
+runner = CliRunner()
+
+
+def test_script_prints_speakers_topics_and_turns() -> None:
+    result = runner.invoke(app, ["script", str(SAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert "主持人林晓 [host]: 7 turns" in result.output
+    assert "周一鸣 [guest]: 3 turns" in result.output
+    assert "Turns:    14" in result.output
+    assert "2. 小团队的分工与工具" in result.output
+    assert " 13 主持人林晓: 非常感谢两位的分享" in result.output
+
+
+def test_script_json_shape() -> None:
+    result = runner.invoke(app, ["script", str(SAMPLE), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["title"].startswith("对话独立游戏开发者")
+    assert data["speakers"][1] == {"name": "陈默", "role": "guest", "aliases": [], "turns": 4}
+    assert data["topics"][2]["title"] == "发行、定价与销量"
+    assert [t["index"] for t in data["turns"]] == list(range(14))
+    assert data["turns"][1]["speaker"] == "陈默"
+    assert data["turns"][1]["text"].startswith("那是2021年的秋天。")
+
+
+def test_yaml_round_trip_and_hand_edit(tmp_path: Path) -> None:
+    out = tmp_path / "script.yaml"
+    result = runner.invoke(app, ["script", str(SAMPLE), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert load_script(out) == read_article(SAMPLE)
+    # A user fixes a misattributed line by hand; the edited script is read back as edited.
+    edited = out.read_text(encoding="utf-8").replace(
+        "- speaker: 周一鸣\n  text: 其实不需要说服", "- speaker: 陈默\n  text: 其实不需要说服", 1
+    )
+    out.write_text(edited, encoding="utf-8")
+    script = load_script(out)
+    assert script.turns[3].speaker == "陈默"
+    assert script.turn_count("周一鸣") == 2
+    result = runner.invoke(app, ["script", str(out), "--json"])
+    assert json.loads(result.output)["turns"][3]["speaker"] == "陈默"
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("title: x\nturns:\n  - speaker: A\n    text: [oops\n", "line 4: invalid YAML"),
+        (
+            "title: x\nturns:\n  - speaker: A\n    txt: hello\n",
+            "line 4.*unknown key 'txt'.*valid keys: speaker, text",
+        ),
+        ("title: x\n", "missing `turns:`"),
+        ("title: x\nturns: []\n", "no turns"),
+        (
+            "title: x\nspeakers:\n  - name: A\n    role: boss\nturns:\n  - {speaker: A, text: hi}\n",
+            "line 4.*unknown role 'boss'.*host, guest",
+        ),
+        (
+            "title: x\nchapters:\n  - {title: c, start_turn: 5}\nturns:\n  - {speaker: A, text: hi}\n",
+            "line 3.*out of range",
+        ),
+        ("!!python/object/apply:os.system ['echo hacked']\n", "invalid YAML|expected a mapping"),
+    ],
+)
+def test_yaml_script_errors_say_where(tmp_path: Path, yaml_text: str, message: str) -> None:
+    path = tmp_path / "script.yaml"
+    path.write_text(yaml_text, encoding="utf-8")
+    result = runner.invoke(app, ["script", str(path)])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert str(path) in result.output
+    assert re.search(message, result.output), result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        (b"", "is empty"),
+        (b"\x00\x01\x02binary\x00", "binary"),
+        ("普通文章，没有说话人。\n".encode(), "no speaker labels found"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr(
+    tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    path = tmp_path / "article.txt"
+    if content is not None:
+        path.write_bytes(content)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "interview_audio", "script", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]

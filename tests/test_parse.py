@@ -1,0 +1,233 @@
+"""The parser on every label style, the look-alikes, encodings, bad input and the seed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from interview_audio.errors import InputError, ParseError
+from interview_audio.parse import clean_text, decode, parse_article, read_article
+from interview_audio.script import Role
+
+FIXTURES = Path(__file__).parent / "fixtures" / "labels"
+SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_79d8b0fa45fee915.txt"
+
+PARK_TURNS = [
+    "今天我们聊聊城市里的公园。你为什么关心这个话题？",
+    "因为公园是城市里最便宜的公共客厅。每个人都可以进去，不需要买票。",
+    "那你觉得现在的公园够用吗？",
+    "还不够。很多老城区的居民，走十五分钟也找不到一块像样的绿地。",
+]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "host", "guest"),
+    [
+        ("bold_inline.txt", "主持人王芳", "刘建国"),
+        ("bold_own_line.txt", "主持人王芳", "刘建国"),
+        ("plain.txt", "王芳", "刘建国"),
+        ("colon_outside.txt", "王芳", "刘建国"),
+        ("halfwidth_english.txt", "Kara Swisher", "Jan Gehl"),
+        ("bold_alone.txt", "王芳", "刘建国"),
+        ("qa_bold.txt", "主持人", "嘉宾"),
+        ("qa_plain.txt", "主持人", "嘉宾"),
+    ],
+)
+def test_label_styles(fixture: str, host: str, guest: str) -> None:
+    script = read_article(FIXTURES / fixture)
+    assert [(s.name, s.role) for s in script.speakers] == [(host, Role.HOST), (guest, Role.GUEST)]
+    assert [t.speaker for t in script.turns] == [host, guest, host, guest]
+    assert [t.text for t in script.turns] == PARK_TURNS
+
+
+def test_three_speakers_and_mixed_names() -> None:
+    script = read_article(FIXTURES / "three_speakers.txt")
+    names = [(s.name, s.role, script.turn_count(s.name)) for s in script.speakers]
+    assert names == [
+        ("主持人王芳", Role.HOST, 3),
+        ("刘建国", Role.GUEST, 2),
+        ("黄仁勋", Role.GUEST, 2),
+        ("Lex Fridman", Role.GUEST, 2),
+    ]
+    assert script.turns[3].text == "我同意。好的公园让人愿意走出家门。"
+
+
+def test_lookalikes_are_not_speakers_and_noise_is_not_spoken() -> None:
+    script = read_article(FIXTURES / "lookalikes.txt")
+    assert [s.name for s in script.speakers] == ["安德鲁", "山姆·奥特曼"]
+    assert script.speakers[1].aliases == ("奥特曼",)
+    assert [t.speaker for t in script.turns] == ["安德鲁", "山姆·奥特曼"] * 2 + ["安德鲁"]
+    first = script.turns[0]
+    # A name wrapped over two lines joins with a space; \& is unescaped; the image is dropped;
+    # the unlabelled paragraph continues the current speaker.
+    assert first.paragraphs == (
+        "你好，Sam。我刚读到Alex Heath的文章，他说了一些有趣的事情&观点。",
+        "这一段没有标签，应该算作安德鲁的话。",
+    )
+    # Bold split across lines (`**…**\n。`) and emoji vanish; link text stays, URLs go.
+    assert script.turns[1].text == "是的，算法的进步才是最重要的。这一点我很确定。"
+    assert script.turns[2].text == "你怎么看这篇报道？"
+    assert script.turns[3].text == "我认为这个链接不用念出来。"
+    assert script.turns[4].text == "谢谢。"
+    assert script.headings == ()
+
+
+def test_headings_inside_the_dialogue() -> None:
+    script = read_article(FIXTURES / "headings.txt")
+    assert [(h.title, h.start_turn) for h in script.headings] == [
+        ("公园为什么重要", 0),
+        ("现状与不足", 2),
+        ("未来的公园", 4),
+        ("给读者的建议", 6),
+    ]
+    assert len(script.turns) == 8
+
+
+def test_sample_interview() -> None:
+    script = read_article(SAMPLE)
+    assert script.meta.title.startswith("对话独立游戏开发者")
+    assert script.meta.author == "慢速播客实验室"
+    assert script.meta.date == "2025-03-18"
+    assert script.meta.source_url == "https://example.com/articles/indie-game-interview?id=42"
+    assert script.meta.cover_url == "https://example.com/images/indie-game-cover.jpg"
+    assert [s.name for s in script.speakers] == ["主持人林晓", "陈默", "周一鸣"]
+    assert len(script.turns) == 14
+    assert [t.title for t in script.topics] == [
+        "从辞职到立项",
+        "小团队的分工与工具",
+        "发行、定价与销量",
+        "给后来者的建议",
+    ]
+    assert script.turns[-1].text == "非常感谢两位的分享，也谢谢现场的各位朋友。"
+    _assert_speakable(script.turns)
+
+
+def _assert_speakable(turns: object) -> None:
+    assert isinstance(turns, tuple)
+    for turn in turns:
+        for paragraph in turn.paragraphs:
+            assert not re.search(r"[*#>`\[\]]|https?:|www\.|\\", paragraph), paragraph
+            assert not re.search(r"公众号|星标|往期|参考资料", paragraph), paragraph
+            assert not any(
+                0x1F000 <= ord(ch) <= 0x1FAFF or 0x2600 <= ord(ch) <= 0x27BF for ch in paragraph
+            ), paragraph
+            assert paragraph.strip() == paragraph and paragraph
+
+
+@pytest.fixture
+def seed() -> Path:
+    if not SEED.exists():
+        pytest.skip(f"the seed article is not at {SEED} (it lives in ../shared beside the repo)")
+    return SEED
+
+
+def test_seed_article(seed: Path) -> None:
+    script = read_article(seed)
+    assert script.meta.title == (
+        "纽约时报专访奥特曼：如果时光倒流我会要OpenAI股份，马斯克的xAI是强大的对手"
+    )
+    assert script.meta.date == "2024-12-06"
+    assert script.meta.author == "瓜哥AI新知"
+    assert script.meta.source_url.startswith("http://mp.weixin.qq.com/s?__biz=MzA5NTU4NDM2MA==")
+    assert script.meta.source_url.endswith("#rd")
+    assert script.meta.cover_url.startswith("https://mmbiz.qpic.cn/")
+    assert len(script.turns) == 59
+    assert script.turn_count("主持人安德鲁") == 30
+    assert script.turn_count("山姆·奥特曼") == 29
+    assert [s.role for s in script.speakers] == [Role.HOST, Role.GUEST]
+    assert len(script.topics) == 9
+    assert script.topics[3].title == "与微软的合作关系及算力获取"
+    assert script.topics[0].text.startswith("虽然OpenAI内部")
+    _assert_speakable(script.turns)
+    joined = "\n".join(t.text for t in script.turns)
+    assert "Alex Heath" in joined
+    assert "最大的因素。你知道" in joined  # the stray `**\n。` of the seed
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "gb18030", "gbk"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_encodings_and_newlines(tmp_path: Path, encoding: str, newline: str) -> None:
+    text = SAMPLE.read_text(encoding="utf-8").replace("🌟", "").replace("👇", "")
+    path = tmp_path / "article.txt"
+    path.write_bytes(text.replace("\n", newline).encode(encoding))
+    script = read_article(path)
+    assert script == parse_article(text)
+    assert len(script.turns) == 14
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b"  \n\n ", "is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary"),
+        (b"\x80 abc \xc3\x28 \xff\xff", "neither UTF-8 nor GB18030"),
+        (b"\x81\x30\x81\x30" * 40, "neither UTF-8 nor GB18030"),
+        (b"\xef\xbb\xbf\xc3\x28 broken after a BOM", "not valid UTF-8"),
+    ],
+)
+def test_bad_bytes(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        read_article(path)
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        read_article(tmp_path / "nope.txt")
+    with pytest.raises(InputError, match="is a directory"):
+        read_article(tmp_path)
+
+
+def test_no_labels_says_what_was_looked_for() -> None:
+    with pytest.raises(ParseError) as info:
+        parse_article("这是一篇普通文章。\n\n没有任何说话人。\n", "essay.txt")
+    message = str(info.value)
+    assert "essay.txt" in message and "**名字：**" in message and "问：/答：" in message
+    assert "\n" not in message
+
+
+def test_gb18030_is_detected_not_mangled() -> None:
+    assert (
+        decode("主持人：你好。\n嘉宾：你好。\n".encode("gb18030"))
+        == "主持人：你好。\n嘉宾：你好。\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "spoken"),
+    [
+        ("**加粗**文字", "加粗文字"),
+        ("看[链接](https://a.b/c)吧", "看链接吧"),
+        ("网址 https://a.b/c?x=1 不念", "网址不念"),
+        ("R\\&D 部门", "R&D部门"),
+        ("_强调_ 与 snake_case", "强调与snake_case"),
+        ("好的 🚀🌟 是的", "好的是的"),
+        ("AT&amp;T", "AT&T"),
+    ],
+)
+def test_clean_text(raw: str, spoken: str) -> None:
+    assert clean_text(raw) == spoken
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("主持人嘉宾问答QA：:*#\n \t。，ab12![]()_\\🌟"))
+        | st.characters(),
+        max_size=400,
+    )
+)
+def test_arbitrary_text_parses_or_raises_parse_error(text: str) -> None:
+    try:
+        script = parse_article(text)
+    except ParseError:
+        return
+    assert script.turns
+    assert all(turn.paragraphs and all(p for p in turn.paragraphs) for turn in script.turns)
