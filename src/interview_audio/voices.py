@@ -6,8 +6,21 @@ this module only knows what a speaker sounds like.
 
 from __future__ import annotations
 
+import logging
+import re
+import unicodedata
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 from typing import ClassVar
+
+import yaml
+
+from interview_audio import yamlfile
+from interview_audio.errors import VoicesError
+from interview_audio.script import Role, Script, Speaker
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,3 +54,518 @@ class EspeakVoice:
 
 
 Voice = EdgeVoice | KokoroVoice | EspeakVoice
+
+
+ENGINE_NAMES: tuple[str, ...] = (EdgeVoice.engine, KokoroVoice.engine, EspeakVoice.engine)
+ENGINE_CHOICES: tuple[str, ...] = ("auto", *ENGINE_NAMES)
+NARRATOR = "narrator"
+PACKAGED_SOURCE = "voices.yaml (packaged default)"
+
+SPEED_RANGE = (0.5, 2.0)
+ESPEAK_RATE_RANGE = (80, 450)
+ESPEAK_PITCH_RANGE = (0, 100)
+PAUSE_RANGE = (0.0, 10.0)
+# A mix's weights must add up to one, within this much (people write thirds as 0.33).
+_MIX_TOLERANCE = 0.011
+
+_PERCENT = re.compile(r"[+-]\d+%")
+_HERTZ = re.compile(r"[+-]\d+Hz")
+_STYLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_WEIGHT = re.compile(r"\d+(?:\.\d*)?|\.\d+")
+_ESPEAK_VARIANT = re.compile(r"[A-Za-z][A-Za-z0-9-]*(?:\+[A-Za-z0-9_-]+)?")
+# Characters that do not tell names apart: spaces and the middle dots of transliterated names.
+_NAME_NOISE = re.compile(r"[\s·•・‧∙⋅.]+")
+_NARRATOR_NAMES = (NARRATOR, "旁白")
+
+
+@dataclass(frozen=True)
+class VoiceSet:
+    """One voice per engine, so the same file works whichever engine renders."""
+
+    edge: EdgeVoice
+    kokoro: KokoroVoice
+    espeak: EspeakVoice
+
+    def for_engine(self, engine: str) -> Voice:
+        _check_engine(engine)
+        return next(v for v in (self.edge, self.kokoro, self.espeak) if v.engine == engine)
+
+
+@dataclass(frozen=True)
+class SpeakerVoices:
+    """A named speaker in voices.yaml: the voices it pins, one per engine it mentions.
+
+    An engine left out means "no preference": the speaker then gets the role default or a pool
+    voice on that engine, like a speaker the file does not name.
+    """
+
+    name: str
+    aliases: tuple[str, ...]
+    voices: tuple[Voice, ...]
+
+    def for_engine(self, engine: str) -> Voice | None:
+        _check_engine(engine)
+        return next((voice for voice in self.voices if voice.engine == engine), None)
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return frozenset(name_key(name) for name in (self.name, *self.aliases))
+
+
+@dataclass(frozen=True)
+class Pauses:
+    """Silence, in seconds, spliced between lines: the engines cannot be asked for pauses."""
+
+    paragraph: float = 0.35
+    speaker_change: float = 0.7
+    chapter: float = 1.5
+
+
+@dataclass(frozen=True)
+class VoicesConfig:
+    """Everything voices.yaml says. `path` is None for the packaged default."""
+
+    path: Path | None
+    engine: str
+    narrator: VoiceSet
+    roles: tuple[tuple[Role, VoiceSet], ...]
+    speakers: tuple[SpeakerVoices, ...]
+    pool: tuple[VoiceSet, ...]
+    pauses: Pauses
+    lexicon: tuple[tuple[str, str], ...]
+    kokoro_model: Path | None
+    kokoro_voices: Path | None
+
+    @property
+    def source(self) -> str:
+        return str(self.path) if self.path is not None else PACKAGED_SOURCE
+
+    def role_voices(self, role: Role) -> VoiceSet | None:
+        return next((voices for name, voices in self.roles if name is role), None)
+
+    def speaker_entry(self, *names: str) -> SpeakerVoices | None:
+        """The entry whose name or an alias equals one of `names` (spaces, dots, case ignored)."""
+        wanted = {name_key(name) for name in names}
+        return next((entry for entry in self.speakers if entry.keys & wanted), None)
+
+
+@dataclass(frozen=True)
+class CastEntry:
+    """Who speaks with which voice, and which part of voices.yaml decided it."""
+
+    speaker: str
+    voice: Voice
+    source: str
+
+
+@dataclass(frozen=True)
+class Cast:
+    """The voices of one episode on one engine: narrator first, then speakers as they appear."""
+
+    engine: str
+    entries: tuple[CastEntry, ...]
+
+    def voice_for(self, speaker: str) -> Voice:
+        for entry in self.entries:
+            if entry.speaker == speaker:
+                return entry.voice
+        key = name_key(speaker)
+        if key in {name_key(name) for name in _NARRATOR_NAMES}:
+            return self.entries[0].voice
+        for entry in self.entries:
+            if name_key(entry.speaker) == key:
+                return entry.voice
+        known = ", ".join(entry.speaker for entry in self.entries)
+        raise VoicesError(f"No voice was cast for {speaker!r}; the cast has: {known}.")
+
+
+def name_key(name: str) -> str:
+    """How names compare: spaces, middle dots and case do not count (山姆·奥特曼 = 山姆奥特曼)."""
+    return _NAME_NOISE.sub("", unicodedata.normalize("NFKC", name)).casefold()
+
+
+def voice_key(voice: Voice) -> tuple[str, str]:
+    """What makes two voices sound like different people (prosody tweaks do not)."""
+    if isinstance(voice, EdgeVoice):
+        return voice.engine, voice.name.casefold()
+    if isinstance(voice, KokoroVoice):
+        return voice.engine, "+".join(f"{n}*{w:g}" for n, w in sorted(kokoro_mix(voice.style)))
+    return voice.engine, voice.variant.casefold()
+
+
+def voice_label(voice: Voice) -> str:
+    """A short human description: the voice name plus whatever differs from the defaults."""
+    if isinstance(voice, EdgeVoice):
+        extras = [
+            f"{field} {value}"
+            for field, value, default in (
+                ("rate", voice.rate, "+0%"),
+                ("pitch", voice.pitch, "+0Hz"),
+                ("volume", voice.volume, "+0%"),
+            )
+            if value != default
+        ]
+        return " ".join([voice.name, *extras])
+    if isinstance(voice, KokoroVoice):
+        return f"{voice.style} speed {voice.speed:g}"
+    return f"{voice.variant} rate {voice.rate} pitch {voice.pitch}"
+
+
+def kokoro_mix(style: str) -> tuple[tuple[str, float], ...]:
+    """Parse a Kokoro style: `jm_kumo`, or weights that add up to 1 like `jm_kumo*0.7+jf_alpha*0.3`.
+
+    Raises ValueError with the reason; the loader turns it into a VoicesError with the line.
+    """
+    terms = [term.strip() for term in style.split("+")]
+    if len(terms) == 1 and _STYLE_NAME.fullmatch(terms[0]):
+        return ((terms[0], 1.0),)
+    mix: list[tuple[str, float]] = []
+    for term in terms:
+        name, star, weight = (part.strip() for part in term.partition("*"))
+        if not _STYLE_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not a style name (letters, digits and _ only)")
+        if not star or not _WEIGHT.fullmatch(weight):
+            raise ValueError(f"give every style of a mix a weight, like {name}*0.5")
+        if float(weight) <= 0:
+            raise ValueError(f"the weight of {name} must be above 0")
+        if any(name == seen for seen, _ in mix):
+            raise ValueError(f"{name} appears twice")
+        mix.append((name, float(weight)))
+    total = sum(weight for _, weight in mix)
+    if abs(total - 1.0) > _MIX_TOLERANCE:
+        raise ValueError(f"the weights add up to {total:g}; make them add up to 1")
+    return tuple(mix)
+
+
+def load_voices(path: Path | None = None) -> VoicesConfig:
+    """Read voices.yaml: `path` if given, else ./voices.yaml, else the packaged default."""
+    if path is not None:
+        return _config(yamlfile.read(path, VoicesError), path.absolute())
+    local = Path.cwd() / "voices.yaml"
+    if local.is_file():
+        log.info("Voices from %s", local)
+        return _config(yamlfile.read(local, VoicesError), local)
+    try:
+        text = resources.files("interview_audio").joinpath("data/voices.yaml").read_text("utf-8")
+    except OSError as exc:
+        raise VoicesError(
+            f"The packaged voices.yaml is missing ({exc}); reinstall interview-audio "
+            "or pass a voices file."
+        ) from None
+    log.info("Voices from the packaged default (no voices.yaml in %s)", Path.cwd())
+    return _config(yamlfile.load(text, PACKAGED_SOURCE, VoicesError), None)
+
+
+def cast_voices(script: Script, config: VoicesConfig, engine: str) -> Cast:
+    """Give the narrator and every speaker who talks a voice on `engine`.
+
+    Order of precedence: the speaker's own entry (name or alias), then the role default for the
+    first unnamed speaker of that role, then the first pool voice nobody in the cast has yet.
+    Speakers are taken in order of their first turn, so the result is the same on every run.
+    """
+    _check_engine(engine)
+    narrator = config.narrator.for_engine(engine)
+    used = {voice_key(narrator)}
+    speakers = _speaking_order(script)
+    chosen: dict[str, CastEntry] = {}
+    claimed: dict[SpeakerVoices, str] = {}
+
+    for speaker in speakers:
+        entry = config.speaker_entry(speaker.name, *speaker.aliases)
+        voice = entry.for_engine(engine) if entry is not None else None
+        if entry is None or voice is None:
+            continue
+        if entry in claimed:
+            log.warning(
+                "%s and %s both match %r in %s; they share one voice",
+                claimed[entry],
+                speaker.name,
+                entry.name,
+                config.source,
+            )
+        claimed[entry] = speaker.name
+        chosen[speaker.name] = CastEntry(speaker.name, voice, "voices.yaml speakers")
+        used.add(voice_key(voice))
+
+    roles_taken: set[Role] = set()
+    pool = list(enumerate(config.pool, start=1))
+    unvoiced: list[str] = []
+    for speaker in speakers:
+        if speaker.name in chosen:
+            continue
+        if speaker.role is Role.NARRATOR:
+            chosen[speaker.name] = CastEntry(speaker.name, narrator, NARRATOR)
+            continue
+        defaults = config.role_voices(speaker.role)
+        if defaults is not None and speaker.role not in roles_taken:
+            roles_taken.add(speaker.role)
+            voice = defaults.for_engine(engine)
+            if voice_key(voice) not in used:
+                chosen[speaker.name] = CastEntry(
+                    speaker.name, voice, f"role default: {speaker.role.value}"
+                )
+                used.add(voice_key(voice))
+                continue
+        while pool and voice_key(pool[0][1].for_engine(engine)) in used:
+            pool.pop(0)
+        if not pool:
+            unvoiced.append(speaker.name)
+            continue
+        number, voices = pool.pop(0)
+        voice = voices.for_engine(engine)
+        chosen[speaker.name] = CastEntry(speaker.name, voice, f"pool #{number}")
+        used.add(voice_key(voice))
+
+    if unvoiced:
+        raise _pool_exhausted(config, engine, len(speakers), chosen, unvoiced)
+    entries = (CastEntry(NARRATOR, narrator, NARRATOR), *(chosen[s.name] for s in speakers))
+    return Cast(engine, entries)
+
+
+def describe_cast(cast: Cast) -> list[str]:
+    """One line per voice, for printing before a render: `name → voice (where it came from)`."""
+    return [
+        f"{entry.speaker} → {voice_label(entry.voice)} ({entry.source})" for entry in cast.entries
+    ]
+
+
+def _check_engine(engine: str) -> None:
+    if engine not in ENGINE_NAMES:
+        raise VoicesError(f"Unknown engine {engine!r}: choose one of {', '.join(ENGINE_NAMES)}.")
+
+
+def _speaking_order(script: Script) -> list[Speaker]:
+    """The speakers who have turns, in order of their first turn (roles from the speaker list)."""
+    known = {speaker.name: speaker for speaker in script.speakers}
+    order: dict[str, Speaker] = {}
+    for turn in script.turns:
+        if turn.speaker not in order:
+            order[turn.speaker] = known.get(turn.speaker, Speaker(turn.speaker, turn.role))
+    return list(order.values())
+
+
+def _pool_exhausted(
+    config: VoicesConfig,
+    engine: str,
+    speakers: int,
+    chosen: dict[str, CastEntry],
+    unvoiced: list[str],
+) -> VoicesError:
+    pooled = sum(1 for entry in chosen.values() if entry.source.startswith("pool"))
+    return VoicesError(
+        f"{speakers + 1} voices are needed on {engine} (the narrator and {speakers} speakers), "
+        f"{pooled + len(unvoiced)} of them from the pool, but the pool in {config.source} has "
+        f"only {pooled} {engine} voices that nobody else in this episode uses. Add at least "
+        f"{len(unvoiced)} {'entry' if len(unvoiced) == 1 else 'entries'} with new voices under "
+        f"`pool:`, or give {', '.join(unvoiced)} their own voices under `speakers:`."
+    )
+
+
+# Reading the file ------------------------------------------------------------------------------
+
+_TOP_KEYS = ("engine", "narrator", "roles", "speakers", "pool", "pauses", "lexicon", "kokoro")
+_ROLE_KEYS = (Role.HOST.value, Role.GUEST.value)
+_EDGE_KEYS = ("voice", "rate", "pitch", "volume")
+_KOKORO_KEYS = ("style", "speed")
+_ESPEAK_KEYS = ("variant", "rate", "pitch")
+
+
+def _config(root: yamlfile.Node, path: Path | None) -> VoicesConfig:
+    entries = _entries(root, _TOP_KEYS)
+    sections = {key: node for key, _, node in entries}
+    labels = {key: label for key, label, _ in entries}
+    if "narrator" not in sections:
+        raise root.fail(
+            VoicesError,
+            "no `narrator:` section; add one with edge, kokoro and espeak voices "
+            "(see the packaged voices.yaml).",
+        )
+    engine = "auto"
+    if "engine" in sections:
+        engine = sections["engine"].string(VoicesError)
+        if engine not in ENGINE_CHOICES:
+            raise sections["engine"].fail(
+                VoicesError,
+                f"unknown engine {engine!r}; choose one of {', '.join(ENGINE_CHOICES)}.",
+            )
+    base = path.parent if path is not None else Path.cwd()
+    model, voices = _kokoro_files(sections.get("kokoro"), base)
+    return VoicesConfig(
+        path=path,
+        engine=engine,
+        narrator=_full_set(sections["narrator"], labels["narrator"]),
+        roles=tuple(
+            (Role(name), _full_set(node, label))
+            for name, label, node in _entries(sections.get("roles"), _ROLE_KEYS)
+        ),
+        speakers=_speakers(sections.get("speakers")),
+        pool=tuple(_full_set(node, node) for node in _elements(sections.get("pool"))),
+        pauses=_pauses(sections.get("pauses")),
+        lexicon=_lexicon(sections.get("lexicon")),
+        kokoro_model=model,
+        kokoro_voices=voices,
+    )
+
+
+def _items(
+    node: yamlfile.Node | None, allowed: tuple[str, ...] | None
+) -> list[tuple[str, yamlfile.Node]]:
+    return [] if node is None else list(node.items(VoicesError, allowed))
+
+
+def _entries(
+    node: yamlfile.Node | None, allowed: tuple[str, ...] | None
+) -> list[tuple[str, yamlfile.Node, yamlfile.Node]]:
+    """Mapping pairs with the key's own node, so errors about an entry point at its name."""
+    pairs = _items(node, allowed)
+    if node is None or not isinstance(node.node, yaml.MappingNode):
+        return []
+    return [
+        (key, yamlfile.Node(key_node, child.source, child.path), child)
+        for (key, child), (key_node, _) in zip(pairs, node.node.value, strict=True)
+    ]
+
+
+def _elements(node: yamlfile.Node | None) -> list[yamlfile.Node]:
+    return [] if node is None else list(node.elements(VoicesError))
+
+
+def _lexicon(node: yamlfile.Node | None) -> tuple[tuple[str, str], ...]:
+    """Replacements in file order: an earlier entry can shape what a later one sees."""
+    pairs: list[tuple[str, str]] = []
+    for word, child in _items(node, None):
+        if not word.strip():
+            raise child.fail(VoicesError, "a lexicon entry needs a word to replace.")
+        pairs.append((word, child.string(VoicesError, allow_empty=True)))
+    return tuple(pairs)
+
+
+def _voices(
+    node: yamlfile.Node, extra: tuple[str, ...] = ()
+) -> tuple[dict[str, yamlfile.Node], EdgeVoice | None, KokoroVoice | None, EspeakVoice | None]:
+    """The engine entries of a voice set; keys in `extra` are handed back unread."""
+    fields = dict(node.items(VoicesError, (*extra, *ENGINE_NAMES)))
+    edge = _edge(fields["edge"]) if "edge" in fields else None
+    kokoro = _kokoro(fields["kokoro"]) if "kokoro" in fields else None
+    espeak = _espeak(fields["espeak"]) if "espeak" in fields else None
+    return fields, edge, kokoro, espeak
+
+
+def _full_set(node: yamlfile.Node, label: yamlfile.Node) -> VoiceSet:
+    """A voice set that must work on every engine (narrator, roles, pool); `label` names it."""
+    _, edge, kokoro, espeak = _voices(node)
+    if edge is None:
+        raise label.fail(
+            VoicesError,
+            "no edge voice; add `edge: {voice: ...}` "
+            "(`interview-audio voices --engine edge` lists them).",
+        )
+    if kokoro is None:
+        raise label.fail(VoicesError, "no kokoro voice; add `kokoro: {style: ...}`.")
+    return VoiceSet(edge, kokoro, espeak if espeak is not None else EspeakVoice())
+
+
+def _speakers(node: yamlfile.Node | None) -> tuple[SpeakerVoices, ...]:
+    entries: list[SpeakerVoices] = []
+    owners: dict[str, str] = {}
+    for name, label, entry_node in _entries(node, None):
+        if not name.strip():
+            raise label.fail(VoicesError, "a speaker needs a name.")
+        fields, edge, kokoro, espeak = _voices(entry_node, ("aliases",))
+        alias_nodes = _elements(fields.get("aliases"))
+        aliases = tuple(item.string(VoicesError).strip() for item in alias_nodes)
+        for alias, alias_node in zip((name, *aliases), (label, *alias_nodes), strict=True):
+            key = name_key(alias)
+            if key in owners and owners[key] != name:
+                raise alias_node.fail(
+                    VoicesError,
+                    f"{alias!r} already names {owners[key]!r}; a name or alias may belong to "
+                    "one speaker only.",
+                )
+            owners[key] = name
+        voices = tuple(voice for voice in (edge, kokoro, espeak) if voice is not None)
+        entries.append(SpeakerVoices(name, aliases, voices))
+    return tuple(entries)
+
+
+def _edge(node: yamlfile.Node) -> EdgeVoice:
+    fields = dict(node.items(VoicesError, _EDGE_KEYS))
+    if "voice" not in fields:
+        raise node.fail(
+            VoicesError, "an edge entry needs `voice:` (for example zh-CN-XiaoxiaoNeural)."
+        )
+    prosody: dict[str, str] = {}
+    for key, pattern, example in (
+        ("rate", _PERCENT, "+10% or -5%"),
+        ("pitch", _HERTZ, "+5Hz or -10Hz"),
+        ("volume", _PERCENT, "+10% or -5%"),
+    ):
+        if key in fields:
+            value = fields[key].string(VoicesError)
+            if not pattern.fullmatch(value):
+                raise fields[key].fail(
+                    VoicesError,
+                    f"{key} {value!r} is not valid; write a signed value like {example}.",
+                )
+            prosody[key] = value
+    return EdgeVoice(fields["voice"].string(VoicesError).strip(), **prosody)
+
+
+def _kokoro(node: yamlfile.Node) -> KokoroVoice:
+    fields = dict(node.items(VoicesError, _KOKORO_KEYS))
+    if "style" not in fields:
+        raise node.fail(VoicesError, "a kokoro entry needs `style:` (for example jf_alpha).")
+    style_node = fields["style"]
+    try:
+        mix = kokoro_mix(style_node.string(VoicesError))
+    except ValueError as exc:
+        raise style_node.fail(
+            VoicesError,
+            f"bad Kokoro style ({exc}); write a style name like jm_kumo or a mix like "
+            "jm_kumo*0.7+jf_alpha*0.3.",
+        ) from None
+    style = mix[0][0] if len(mix) == 1 else "+".join(f"{n}*{w:g}" for n, w in mix)
+    if "speed" in fields:
+        return KokoroVoice(style, fields["speed"].number(VoicesError, *SPEED_RANGE))
+    return KokoroVoice(style)
+
+
+def _espeak(node: yamlfile.Node) -> EspeakVoice:
+    fields = dict(node.items(VoicesError, _ESPEAK_KEYS))
+    variant = EspeakVoice.variant
+    if "variant" in fields:
+        variant = fields["variant"].string(VoicesError).strip()
+        if not _ESPEAK_VARIANT.fullmatch(variant):
+            raise fields["variant"].fail(
+                VoicesError,
+                f"{variant!r} is not an eSpeak voice; write language+variant like cmn+f3.",
+            )
+    rate = (
+        fields["rate"].integer(VoicesError, *ESPEAK_RATE_RANGE)
+        if "rate" in fields
+        else EspeakVoice.rate
+    )
+    pitch = (
+        fields["pitch"].integer(VoicesError, *ESPEAK_PITCH_RANGE)
+        if "pitch" in fields
+        else EspeakVoice.pitch
+    )
+    return EspeakVoice(variant, rate, pitch)
+
+
+def _pauses(node: yamlfile.Node | None) -> Pauses:
+    values = {
+        key: child.number(VoicesError, *PAUSE_RANGE)
+        for key, child in _items(node, ("paragraph", "speaker_change", "chapter"))
+    }
+    return Pauses(**values)
+
+
+def _kokoro_files(node: yamlfile.Node | None, base: Path) -> tuple[Path | None, Path | None]:
+    """Paths to an official Kokoro release, relative to voices.yaml; checked by the engine."""
+    found: dict[str, Path] = {}
+    for key, child in _items(node, ("model", "voices")):
+        if child.is_null:
+            continue
+        found[key] = base / Path(child.string(VoicesError)).expanduser()
+    return found.get("model"), found.get("voices")

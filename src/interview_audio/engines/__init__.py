@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 
 from interview_audio.engines.base import Engine, EngineOptions
 from interview_audio.errors import EngineUnavailable, VoicesError
@@ -27,3 +28,55 @@ def load_engine(name: str, options: EngineOptions) -> Engine:
     module = importlib.import_module(module_name)
     engine: Engine = getattr(module, class_name).load(options)
     return engine
+
+
+def select_engine(requested: str, options: EngineOptions) -> Engine:
+    """Load the engine a render uses: the one asked for, or for "auto" Edge when it answers.
+
+    "auto" asks the Edge service once, up front, so a run never switches voices halfway. A forced
+    engine that cannot run is an error, not a silent fallback: the user asked for that sound.
+    """
+    if requested not in CHOICES:
+        raise VoicesError(f"Unknown engine {requested!r}: choose one of {', '.join(CHOICES)}.")
+    if requested != "auto":
+        try:
+            engine = load_engine(requested, options)
+        except EngineUnavailable as exc:
+            others = ", ".join(name for name in CHOICES if name != requested)
+            raise EngineUnavailable(
+                f"The {requested} engine was asked for but cannot run: {exc} "
+                f"Fix that, or choose another engine ({others})."
+            ) from exc
+        log.info("Engine: %s (asked for)", requested)
+        return engine
+    online, why = _edge_reachable()
+    if online:
+        try:
+            engine = load_engine("edge", options)
+        except EngineUnavailable as exc:
+            why = f"the Edge service answered but the engine cannot run: {exc}"
+        else:
+            log.info("Engine: edge (auto: %s)", why)
+            return engine
+    try:
+        engine = load_engine("kokoro", options)
+    except EngineUnavailable as exc:
+        raise EngineUnavailable(
+            f"No engine can run: {why}, and offline Kokoro cannot run either: {exc} "
+            "Fix one of them, or choose espeak for a robotic preview."
+        ) from exc
+    log.info("Engine: kokoro (auto: %s; using the offline voices)", why)
+    return engine
+
+
+def _edge_reachable() -> tuple[bool, str]:
+    """Whether the Edge service answers within a few seconds, and the reason in words."""
+    timeout = 3.0
+    try:
+        edge = importlib.import_module("interview_audio.engines.edge")
+        reachable: Callable[..., bool] = edge.reachable
+        if reachable(timeout=timeout):
+            return True, f"the Edge service answered within {timeout:g} s"
+    except (ImportError, EngineUnavailable) as exc:
+        return False, f"the Edge engine cannot be loaded ({exc})"
+    return False, f"the Edge service did not answer within {timeout:g} s"
