@@ -1,0 +1,67 @@
+"""Atomic file output: a file appears under its final name complete, or not at all.
+
+Every output (MP3s, captions, chapter JSON) is written to a hidden temporary name in the same
+directory and renamed over the final name only when the writer finished without an exception,
+so an interrupted render never leaves a half file that looks like a finished one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from interview_audio.errors import RenderError
+
+log = logging.getLogger(__name__)
+
+TEMP_MARKER = ".part-"
+
+
+@contextlib.contextmanager
+def atomic_path(final: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `final`; rename it to `final` if the block succeeds.
+
+    The temporary name keeps the suffix (tools that guess formats from names still work) and
+    starts with a dot. On an exception the temporary file is removed and `final` is untouched.
+    """
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RenderError(
+            f"Cannot create the folder {final.parent} ({exc.strerror}); choose a writable "
+            "output folder."
+        ) from exc
+    temp = final.with_name(f".{final.stem}{TEMP_MARKER}{uuid.uuid4().hex[:12]}{final.suffix}")
+    try:
+        yield temp
+    except BaseException:
+        _discard(temp)
+        raise
+    try:
+        os.replace(temp, final)
+    except OSError as exc:
+        _discard(temp)
+        raise RenderError(
+            f"Cannot write {final} ({exc.strerror}); check the folder is writable and has space."
+        ) from exc
+
+
+def _discard(temp: Path) -> None:
+    with contextlib.suppress(OSError):
+        temp.unlink()
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write UTF-8 text atomically (see `atomic_path`)."""
+    try:
+        with atomic_path(path) as temp:
+            temp.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as exc:
+        raise RenderError(
+            f"Cannot write {path} ({exc.strerror}); check the folder is writable and has space."
+        ) from exc
+    log.debug("Wrote %s", path)
