@@ -5,15 +5,21 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from interview_audio import __version__
 from interview_audio.errors import InterviewAudioError
 from interview_audio.script import Script, dump_yaml, read_script, to_dict
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from interview_audio.render import RenderReport
+    from interview_audio.synthesis import Segment, SynthesisPlan
 
 log = logging.getLogger(__name__)
 
@@ -120,5 +126,252 @@ def _print_script(script: Script) -> None:
         typer.echo(f"  {index:>3} {turn.speaker}: {preview}")
 
 
+EngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--engine", "-e", help="auto, edge, kokoro or espeak (default: voices.yaml's `engine`)."
+    ),
+]
+VoicesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--voices", help="voices.yaml to use (default: ./voices.yaml, then the packaged one)."
+    ),
+]
+
+
+@app.command("voices")
+def voices_command(
+    engine: EngineOpt = None,
+    locale: Annotated[
+        str | None, typer.Option("--locale", help="Only voices of this locale, e.g. zh-CN.")
+    ] = None,
+    voices: VoicesOpt = None,
+) -> None:
+    """List the voices an engine offers and which ones voices.yaml uses."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from interview_audio.engines import select_engine
+    from interview_audio.engines.base import EngineOptions
+    from interview_audio.voices import load_voices, voice_users
+
+    config = _run(lambda: load_voices(voices))
+    loaded = _run(
+        lambda: select_engine(
+            engine or config.engine,
+            EngineOptions(kokoro_model=config.kokoro_model, kokoro_voices=config.kokoro_voices),
+        )
+    )
+    offered = _run(lambda: loaded.voices(locale))
+    users = voice_users(config, loaded.name)
+    table = Table(title=f"{loaded.name} voices" + (f" ({locale})" if locale else ""))
+    for column in ("voice", "gender", "locale", "notes", "used in voices.yaml by"):
+        table.add_column(column)
+    for info in offered:
+        table.add_row(
+            info.name, info.gender, info.locale, info.notes, ", ".join(users.get(info.name, ()))
+        )
+    Console().print(table)
+
+
+@app.command("preview")
+def preview_command(
+    text: Annotated[
+        str | None, typer.Argument(help="What to say (default: a sample sentence).")
+    ] = None,
+    speaker: Annotated[
+        str | None,
+        typer.Option("--speaker", "-s", help="A speaker from voices.yaml, or narrator/host/guest."),
+    ] = None,
+    voice: Annotated[
+        str | None,
+        typer.Option("--voice", help="A voice name of the engine (see `interview-audio voices`)."),
+    ] = None,
+    engine: EngineOpt = None,
+    voices: VoicesOpt = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the MP3.")] = Path(
+        "output/preview.mp3"
+    ),
+) -> None:
+    """Speak one line with one voice, to audition voices before a render."""
+    from interview_audio.render import preview
+    from interview_audio.voices import voice_label
+
+    result = _run(
+        lambda: preview(
+            text, speaker=speaker, voice=voice, engine=engine, voices_path=voices, output=output
+        )
+    )
+    label = voice_label(result.voice)
+    typer.echo(f"Wrote {result.path} ({result.duration:.1f} s, {result.engine}: {label})")
+
+
+@app.command("render")
+def render_command(
+    article: ArticleArg,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Folder for episodes (one subfolder each).")
+    ] = Path("output"),
+    engine: EngineOpt = None,
+    voices: VoicesOpt = None,
+    chapters: Annotated[
+        str, typer.Option("--chapters", help="auto, headings, summary, shift or none.")
+    ] = "auto",
+    intro: Annotated[
+        str, typer.Option("--intro", help="Narrator's opening: short (topics), full or none.")
+    ] = "short",
+    split: Annotated[
+        bool, typer.Option("--split/--no-split", help="Also write one MP3 per chapter.")
+    ] = True,
+    cover: Annotated[
+        Path | None, typer.Option("--cover", help="Cover image (JPEG or PNG) for the tags.")
+    ] = None,
+    lufs: Annotated[float, typer.Option("--lufs", help="Target loudness in LUFS.")] = -16.0,
+    bitrate: Annotated[str, typer.Option("--bitrate", help="MP3 bit rate, e.g. 96k.")] = "96k",
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, max=32, help="Lines synthesized at once.")
+    ] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="Where synthesized lines are kept.")
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Synthesize every line anew.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be synthesized, then stop.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+) -> None:
+    """Render an article (or an edited script.yaml) into a chaptered, tagged episode."""
+    from interview_audio.render import RenderOptions, render
+
+    options = RenderOptions(
+        output=output,
+        engine=engine,
+        voices=voices,
+        chapters=chapters,
+        intro=intro,
+        split=split,
+        cover=cover,
+        lufs=lufs,
+        bitrate=bitrate,
+        jobs=jobs,
+        cache_dir=cache_dir,
+        use_cache=not no_cache,
+        dry_run=dry_run,
+    )
+    with _Progress(quiet) as progress:
+        report = _run(lambda: render(article, options, progress))
+    if not quiet:
+        _print_report(report, dry_run)
+
+
 def main() -> None:
     app()
+
+
+class _Progress:
+    """A rich progress bar over synthesized lines, with elapsed time and ETA (stderr)."""
+
+    def __init__(self, quiet: bool) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.quiet = quiet
+        self.console = Console(stderr=True)
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+            disable=quiet,
+        )
+        self.task: TaskID | None = None
+
+    def __enter__(self) -> _Progress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(None, None, None)
+
+    def started(self, engine: str, cast: Sequence[str], plan: SynthesisPlan) -> None:
+        if self.quiet:
+            return
+        self.console.print(f"Engine: {engine}")
+        for line in cast:
+            self.console.print(f"  {line}")
+        self.console.print(
+            f"{plan.lines} lines, {plan.characters} characters: "
+            f"{plan.cached} from the cache, {plan.new} to synthesize"
+        )
+        self.task = self.bar.add_task("Synthesizing", total=plan.lines)
+
+    def line_done(self, segment: Segment) -> None:
+        if self.task is not None:
+            self.bar.advance(self.task)
+
+    def stage(self, name: str) -> None:
+        if self.task is not None:
+            self.bar.update(self.task, description=name.capitalize())
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _print_report(report: RenderReport, dry_run: bool) -> None:
+    if dry_run:
+        typer.echo(f"Dry run: nothing synthesized. The episode would go to {report.folder}")
+        return
+    typer.echo(f"Episode: {report.title}")
+    typer.echo(f"Duration: {_clock(report.duration)}  ({report.plan.cached} lines from the cache)")
+    typer.echo("Chapters:")
+    for number, chapter in enumerate(report.chapters, 1):
+        typer.echo(f"  {number:>2}. {_clock(chapter.start):>7}  {chapter.title}")
+    typer.echo(f"Files in {report.folder}:")
+    for path in report.files:
+        typer.echo(f"  {path.relative_to(report.folder)}")
+
+
+@app.command("inspect")
+def inspect_command(
+    mp3: Annotated[Path, typer.Argument(help="An MP3 written by render (or any MP3).")],
+) -> None:
+    """Show an MP3's tags and chapters, read back from the file."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from interview_audio.tags import read_tags
+
+    result = _run(lambda: read_tags(mp3))
+    console = Console()
+    console.print(
+        f"{result.path}: {_clock(result.duration)}, {result.sample_rate} Hz, "
+        f"{result.channels} channel(s), {result.bitrate // 1000} kbit/s {result.bitrate_mode}, "
+        f"ID3 {result.id3_version}"
+    )
+    tags = Table("tag", "value", title="Tags")
+    for name, value in result.tags:
+        tags.add_row(name, value)
+    console.print(tags)
+    if result.chapters:
+        table = Table("#", "start", "end", "title", title="Chapters")
+        for number, mark in enumerate(result.chapters, 1):
+            table.add_row(
+                str(number), _clock(mark.start_ms / 1000), _clock(mark.end_ms / 1000), mark.title
+            )
+        console.print(table)

@@ -569,3 +569,29 @@ def _kokoro_files(node: yamlfile.Node | None, base: Path) -> tuple[Path | None, 
             continue
         found[key] = base / Path(child.string(VoicesError)).expanduser()
     return found.get("model"), found.get("voices")
+
+
+def voice_users(config: VoicesConfig, engine: str) -> dict[str, tuple[str, ...]]:
+    """Which parts of voices.yaml use each voice name of `engine` (a mix counts for each style)."""
+    users: dict[str, list[str]] = {}
+
+    def note(voice: Voice | None, who: str) -> None:
+        if voice is None:
+            return
+        if isinstance(voice, EdgeVoice):
+            names = [voice.name]
+        elif isinstance(voice, KokoroVoice):
+            names = [name for name, _ in kokoro_mix(voice.style)]
+        else:
+            names = [voice.variant]
+        for name in names:
+            users.setdefault(name, []).append(who)
+
+    note(config.narrator.for_engine(engine), NARRATOR)
+    for role, voices in config.roles:
+        note(voices.for_engine(engine), f"{role.value} (default)")
+    for entry in config.speakers:
+        note(entry.for_engine(engine), entry.name)
+    for number, voices in enumerate(config.pool, 1):
+        note(voices.for_engine(engine), f"pool #{number}")
+    return {name: tuple(who) for name, who in users.items()}

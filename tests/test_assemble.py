@@ -1,0 +1,390 @@
+"""Assembly on real WAVs into real MP3s, checked with independent readers.
+
+The segments are voice-like tones (harmonic buzz with a syllable rhythm and sharp edges, so the
+audible start and end of each line are well defined) surrounded by silence, at very different
+levels and at both engine sample rates. The MP3s are decoded by ffmpeg (which removes LAME's
+encoder delay), loudness and true peak come from ffmpeg's ebur128 filter and pyloudnorm, and
+the stream facts from mutagen.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+import pytest
+from mutagen.mp3 import MP3, BitrateMode
+
+import interview_audio.assemble as assemble_module
+from interview_audio.assemble import (
+    AssembleOptions,
+    EpisodeChapter,
+    LoudnessMeter,
+    Timeline,
+    assemble,
+)
+from interview_audio.engines.base import SentenceTiming
+from interview_audio.errors import RenderError
+from interview_audio.ffmpeg import ffmpeg_exe
+from interview_audio.files import TEMP_MARKER
+from interview_audio.script import Role
+from interview_audio.synthesis import Line, Segment
+from interview_audio.voices import EspeakVoice, Pauses
+
+PAUSES = Pauses(paragraph=0.3, speaker_change=0.8, chapter=1.6)
+LEAD, TAIL = 0.25, 0.35
+OUT_RATE = 44100
+
+
+# --- building segments --------------------------------------------------------------------------
+
+
+def voice(seconds: float, rate: int, pitch: float, peak_dbfs: float, peaky: bool) -> np.ndarray:
+    """A buzz with a 3.5 Hz syllable rhythm that never falls silent inside, 5 ms edges.
+
+    `peaky` puts many harmonics in phase: a crest factor like plosive-rich speech, which
+    at -16 LUFS would go over -1 dBTP without a limiter.
+    """
+    t = np.arange(round(seconds * rate)) / rate
+    phase = 2 * np.pi * np.cumsum(pitch * (1 + 0.05 * np.sin(2 * np.pi * 0.8 * t))) / rate
+    count = int(min(60 if peaky else 12, rate / 2 / (pitch * 1.1)))
+    buzz = sum(np.sin(k * phase) / (math.sqrt(k) if peaky else k) for k in range(1, count))
+    envelope = 0.65 + 0.35 * np.sin(2 * np.pi * 3.5 * t)
+    edge = round(0.005 * rate)
+    ramp = np.ones(len(t))
+    ramp[:edge] = np.linspace(0, 1, edge)
+    ramp[-edge:] = np.linspace(1, 0, edge)
+    signal = buzz * envelope * ramp
+    return signal / np.max(np.abs(signal)) * 10 ** (peak_dbfs / 20)
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> float:
+    padded = np.concatenate([np.zeros(round(LEAD * rate)), samples, np.zeros(round(TAIL * rate))])
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes((np.clip(padded, -1, 32767 / 32768) * 32768).astype("<i2").tobytes())
+    return len(padded) / rate
+
+
+@dataclass(frozen=True)
+class Spec:
+    speaker: str
+    turn: int | None
+    paragraph: int
+    seconds: float
+    rate: int
+    pitch: float
+    peak_dbfs: float
+    peaky: bool = False
+
+
+# A narrator intro (chapter 0), a quiet host and a loud, peaky guest at another sample rate.
+EPISODE = (
+    Spec("旁白", None, 0, 1.6, 24000, 210, -12),
+    Spec("主持人", 0, 0, 1.8, 24000, 130, -30),
+    Spec("山姆·奥特曼", 1, 0, 2.0, 22050, 170, -6, peaky=True),
+    Spec("山姆·奥特曼", 1, 1, 1.5, 22050, 170, -6, peaky=True),
+    Spec("主持人", 2, 0, 1.4, 24000, 130, -30),
+    Spec("山姆·奥特曼", 3, 0, 1.8, 22050, 170, -6, peaky=True),
+)
+CHAPTERS = (EpisodeChapter("开场", 0), EpisodeChapter("AGI/时间表?", 1), EpisodeChapter("结尾", 4))
+
+
+def make_segments(folder: Path, specs: tuple[Spec, ...] = EPISODE) -> list[Segment]:
+    segments = []
+    for index, spec in enumerate(specs):
+        path = folder / f"line{index}.wav"
+        samples = voice(spec.seconds, spec.rate, spec.pitch, spec.peak_dbfs, spec.peaky)
+        duration = write_wav(path, samples, spec.rate)
+        role = Role.NARRATOR if spec.turn is None else Role.GUEST
+        line = Line(
+            index,
+            spec.speaker,
+            role,
+            EspeakVoice(),
+            f"第{index}行。",
+            f"第{index}行。",
+            spec.turn,
+            spec.paragraph,
+            0,
+        )
+        # The engine's sentence timing: the sound, inside the silence around it.
+        sentence = SentenceTiming(line.text, LEAD, LEAD + spec.seconds)
+        segments.append(Segment(line, path, duration, (sentence,), False))
+    return segments
+
+
+# --- independent readers ------------------------------------------------------------------------
+
+
+def decode(path: Path) -> np.ndarray:
+    """The MP3 as float samples at 44.1 kHz, as ffmpeg decodes it (encoder delay removed)."""
+    done = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "1", "-"],
+        capture_output=True,
+        check=True,
+    )
+    return np.frombuffer(done.stdout, "<f4").astype(np.float64)
+
+
+def ebur128(path: Path) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) from ffmpeg's ebur128 summary."""
+    report = subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostats",
+            "-i",
+            str(path),
+            "-af",
+            "ebur128=peak=true:framelog=quiet",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    summary = report[report.rindex("Summary:") :]
+    integrated = re.search(r"I:\s+(-?[\d.]+) LUFS", summary)
+    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    assert integrated and peak, summary
+    return float(integrated.group(1)), float(peak.group(1))
+
+
+def audible_runs(samples: np.ndarray, threshold_db: float = -40.0) -> list[tuple[float, float]]:
+    """(start, end) seconds of the stretches louder than `threshold_db` below the peak,
+    measured in 2 ms windows; gaps under 60 ms do not split a stretch."""
+    window = round(0.002 * OUT_RATE)
+    count = len(samples) // window
+    level = np.abs(samples[: count * window]).reshape(count, window).max(axis=1)
+    loud = level > np.max(level) * 10 ** (threshold_db / 20)
+    runs: list[list[float]] = []
+    for index in np.flatnonzero(loud):
+        start, end = index * window / OUT_RATE, (index + 1) * window / OUT_RATE
+        if runs and start - runs[-1][1] < 0.06:
+            runs[-1][1] = end
+        else:
+            runs.append([start, end])
+    return [(a, b) for a, b in runs]
+
+
+# --- the episode all the property tests look at -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Episode:
+    folder: Path
+    segments: list[Segment]
+    timeline: Timeline
+    mp3: Path
+    chapter_dir: Path
+
+
+@pytest.fixture(scope="module")
+def episode(tmp_path_factory: pytest.TempPathFactory) -> Episode:
+    folder = tmp_path_factory.mktemp("assemble")
+    segments = make_segments(folder)
+    out = folder / "out"
+    timeline = assemble(
+        segments, CHAPTERS, PAUSES, out / "episode.mp3", chapter_dir=out / "chapters"
+    )
+    return Episode(folder, segments, timeline, out / "episode.mp3", out / "chapters")
+
+
+def test_chapter_spans_cover_the_episode_without_gaps(episode: Episode) -> None:
+    spans = episode.timeline.chapters
+    assert [s.title for s in spans] == [c.title for c in CHAPTERS]
+    assert spans[0].start == 0.0
+    assert spans[-1].end == episode.timeline.duration
+    for before, after in zip(spans, spans[1:], strict=False):
+        assert before.end == after.start
+        assert before.start < before.end
+    placements = episode.timeline.placements
+    for span, chapter in zip(spans, CHAPTERS, strict=True):
+        first = placements[chapter.first_line]
+        assert span.start <= first.start
+        if chapter.first_line:
+            assert span.start >= placements[chapter.first_line - 1].end
+
+
+def test_timeline_matches_the_decoded_audio(episode: Episode) -> None:
+    samples = decode(episode.mp3)
+    assert len(samples) / OUT_RATE == pytest.approx(episode.timeline.duration, abs=0.03)
+    runs = audible_runs(samples)
+    assert len(runs) == len(episode.segments)
+    for (start, end), placement in zip(runs, episode.timeline.placements, strict=True):
+        # The placement keeps a 20 ms margin around the audible part.
+        assert start == pytest.approx(placement.start + 0.02, abs=0.015)
+        assert end == pytest.approx(placement.end - 0.02, abs=0.015)
+
+
+def test_pauses_match_the_configuration(episode: Episode) -> None:
+    runs = audible_runs(decode(episode.mp3))
+    expected = [
+        PAUSES.chapter,
+        PAUSES.speaker_change,
+        PAUSES.paragraph,
+        PAUSES.chapter,
+        PAUSES.speaker_change,
+    ]
+    measured = [after[0] - before[1] for before, after in zip(runs, runs[1:], strict=False)]
+    # 50 ms would do for a listener; the assembler aims for exact, and a pause that forgot the
+    # 2 x 20 ms trim margins must not pass.
+    assert measured == pytest.approx(expected, abs=0.02)
+
+
+def test_sentence_timings_are_in_episode_time(episode: Episode) -> None:
+    for placement in episode.timeline.placements:
+        (sentence,) = placement.sentences
+        assert placement.start <= sentence.start < sentence.end <= placement.end
+        # The sound began LEAD into the WAV; trimming kept 20 ms of it before the sound.
+        assert sentence.start == pytest.approx(placement.start + 0.02, abs=0.002)
+
+
+def test_loudness_and_true_peak_meet_the_targets(episode: Episode) -> None:
+    integrated, peak = ebur128(episode.mp3)
+    assert integrated == pytest.approx(-16.0, abs=1.0)
+    assert peak <= -1.0
+
+
+def test_the_peaky_voice_would_clip_without_the_limiter() -> None:
+    """Makes the true-peak test meaningful: unlimited at -16 LUFS this voice passes -1 dBTP."""
+    rate = 22050
+    samples = voice(2.0, rate, 170, -6, peaky=True)
+    loudness = pyloudnorm.Meter(rate).integrated_loudness(samples)
+    over = np.abs(np.interp(np.arange(0, len(samples) - 1, 0.25), np.arange(len(samples)), samples))
+    crest = 20 * math.log10(over.max()) - loudness
+    assert -16.0 + crest > -1.0
+
+
+def test_voices_come_out_equally_loud(episode: Episode) -> None:
+    samples = decode(episode.mp3)
+    meter = pyloudnorm.Meter(OUT_RATE)
+    levels = [
+        meter.integrated_loudness(samples[round(p.start * OUT_RATE) : round(p.end * OUT_RATE)])
+        for p in episode.timeline.placements
+    ]
+    # The inputs were 24 dB apart (-30 and -6 dBFS peaks).
+    assert max(levels) - min(levels) < 1.0
+    assert np.mean(levels) == pytest.approx(-16.0, abs=1.0)
+
+
+def test_chapter_files_add_up_to_the_episode(episode: Episode) -> None:
+    files = sorted(episode.chapter_dir.iterdir())
+    assert [f.name for f in files] == ["01-开场.mp3", "02-AGI_时间表.mp3", "03-结尾.mp3"]
+    assert [s.file for s in episode.timeline.chapters] == files
+    episode_seconds = len(decode(episode.mp3)) / OUT_RATE
+    chapter_seconds = [len(decode(f)) / OUT_RATE for f in files]
+    assert sum(chapter_seconds) == pytest.approx(episode_seconds, rel=0.01)
+    for seconds, span in zip(chapter_seconds, episode.timeline.chapters, strict=True):
+        assert seconds == pytest.approx(span.end - span.start, abs=0.03)
+
+
+def test_files_are_mono_44k_cbr_96k(episode: Episode) -> None:
+    for path in [episode.mp3, *episode.chapter_dir.iterdir()]:
+        info = MP3(path).info
+        assert (info.channels, info.sample_rate) == (1, 44100)
+        # mutagen divides the bytes by the length, so a short file may read 95999.
+        assert info.bitrate == pytest.approx(96000, rel=0.001)
+        assert info.bitrate_mode == BitrateMode.CBR
+        assert MP3(path).tags is None  # tags.py writes those
+
+
+def test_no_temporary_files_are_left(episode: Episode) -> None:
+    names = [p.name for p in (episode.folder / "out").rglob("*")]
+    assert not [name for name in names if TEMP_MARKER in name or name.startswith(".")]
+
+
+# --- failures and edge cases --------------------------------------------------------------------
+
+
+def test_failure_midway_leaves_no_new_file_and_keeps_the_old(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    specs = EPISODE[:4]
+    segments = make_segments(tmp_path, specs)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "episode.mp3").write_bytes(b"the previous render")
+    reads: list[int] = []
+    real_read = assemble_module._read
+
+    def failing_read(segment: Segment, rate: int) -> np.ndarray:
+        reads.append(segment.line.index)
+        # The second pass: the first chapter file is done, the episode half written.
+        if len(reads) == len(specs) + 3:
+            raise RenderError("the disk went away")
+        return real_read(segment, rate)
+
+    monkeypatch.setattr(assemble_module, "_read", failing_read)
+    with pytest.raises(RenderError, match="disk went away"):
+        assemble(segments, CHAPTERS[:2], PAUSES, out / "episode.mp3", chapter_dir=out / "ch")
+    assert (out / "episode.mp3").read_bytes() == b"the previous render"
+    leftovers = [p.name for p in out.rglob("*") if p.name != "episode.mp3" and p.is_file()]
+    assert leftovers == []
+
+
+def test_old_chapter_files_are_replaced(tmp_path: Path) -> None:
+    segments = make_segments(tmp_path, EPISODE[:2])
+    out = tmp_path / "out"
+    (out / "ch").mkdir(parents=True)
+    (out / "ch" / "07-旧章节.mp3").write_bytes(b"stale")
+    (out / "ch" / "notes.txt").write_text("mine")
+    timeline = assemble(
+        segments,
+        [EpisodeChapter("唯一", 0)],
+        PAUSES,
+        out / "episode.mp3",
+        chapter_dir=out / "ch",
+        options=AssembleOptions(bitrate="64k"),
+    )
+    assert sorted(p.name for p in (out / "ch").iterdir()) == ["01-唯一.mp3", "notes.txt"]
+    assert MP3(out / "episode.mp3").info.bitrate == pytest.approx(64000, rel=0.001)
+    assert timeline.chapters[0].end == timeline.duration
+
+
+@pytest.mark.parametrize(
+    ("chapters", "message"),
+    [
+        ([EpisodeChapter("a", 0), EpisodeChapter("b", 0)], "increasing"),
+        ([EpisodeChapter("a", 0), EpisodeChapter("b", 9)], "lines 0 to 1"),
+    ],
+)
+def test_bad_chapters_are_refused(
+    tmp_path: Path, chapters: list[EpisodeChapter], message: str
+) -> None:
+    segments = make_segments(tmp_path, EPISODE[:2])
+    with pytest.raises(RenderError, match=message):
+        assemble(segments, chapters, PAUSES, tmp_path / "episode.mp3")
+    assert not (tmp_path / "episode.mp3").exists()
+
+
+def test_unreadable_segment_names_the_line(tmp_path: Path) -> None:
+    segments = make_segments(tmp_path, EPISODE[:2])
+    segments[1].path.write_bytes(b"RIFF not really a wave file")
+    with pytest.raises(RenderError, match=r"line 1 .*render again"):
+        assemble(segments, [], PAUSES, tmp_path / "episode.mp3")
+    assert not (tmp_path / "episode.mp3").exists()
+
+
+def test_loudness_meter_agrees_with_pyloudnorm() -> None:
+    rng = np.random.default_rng(7)
+    for rate in (22050, 24000, 44100):
+        # Noise in 100 ms steps of very different levels, so the gates matter.
+        levels = np.repeat(10 ** (rng.uniform(-60, -6, 80) / 20), rate // 10)
+        samples = rng.standard_normal(len(levels)) * levels * 0.3
+        meter = LoudnessMeter(rate)
+        for piece in np.array_split(samples, 37):  # fed in uneven pieces
+            meter.feed(piece)
+        reference = pyloudnorm.Meter(rate, filter_class="DeMan").integrated_loudness(samples)
+        assert meter.integrated() == pytest.approx(reference, abs=0.05)

@@ -1,0 +1,279 @@
+"""The offline engines, run for real: eSpeak NG (bundled library) and Kokoro-82M (int8 ONNX)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from interview_audio.engines import kokoro as kokoro_module
+from interview_audio.engines.base import EngineOptions, Speech
+from interview_audio.engines.espeak import EspeakEngine
+from interview_audio.engines.kokoro import KokoroEngine, english_phonemes, split_phonemes
+from interview_audio.errors import EngineUnavailable, VoicesError
+from interview_audio.voices import EdgeVoice, EspeakVoice, KokoroVoice
+
+SENTENCE = "我们今天请到了一位嘉宾，他在人工智能领域工作了十年。"
+HOST, SECOND, NARRATOR = "jm_kumo", "jm_kumo*0.7+jf_gongitsune*0.3", "jf_alpha"
+
+
+def samples(speech: Speech) -> npt.NDArray[np.float64]:
+    return np.frombuffer(speech.pcm, dtype="<i2").astype(np.float64) / 32768.0
+
+
+def rms(speech: Speech) -> float:
+    return float(np.sqrt(np.mean(samples(speech) ** 2)))
+
+
+def mean_f0(speech: Speech, fmin: float = 60.0, fmax: float = 400.0) -> float:
+    """Mean pitch of voiced 40 ms frames by normalized autocorrelation (octave-safe pick)."""
+    x, rate = samples(speech), speech.sample_rate
+    size, hop = int(0.04 * rate), int(0.01 * rate)
+    frames = np.stack([x[s : s + size] for s in range(0, len(x) - size, hop)])
+    frames -= frames.mean(axis=1, keepdims=True)
+    energy = np.sqrt((frames**2).mean(axis=1))
+    window = np.hanning(size)
+
+    def autocorrelation(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        spectrum = np.fft.rfft(a, 2 * size, axis=-1)
+        result: npt.NDArray[np.float64] = np.fft.irfft(np.abs(spectrum) ** 2, axis=-1)[..., :size]
+        return result
+
+    ac = autocorrelation(frames * window) / np.maximum(autocorrelation(window), 1e-9)
+    ac /= np.maximum(ac[:, :1], 1e-12)
+    low, high = int(rate / fmax), int(rate / fmin)
+    band = ac[:, low:high]
+    best = band.max(axis=1)
+    first = np.argmax(band >= 0.9 * best[:, None], axis=1)
+    voiced = (best > 0.5) & (energy > 0.1 * energy.max())
+    return float(np.mean(rate / (low + first[voiced])))
+
+
+def assert_timings(speech: Speech, count: int) -> None:
+    assert len(speech.sentences) == count
+    previous_end = 0.0
+    for timing in speech.sentences:
+        assert previous_end <= timing.start < timing.end
+        previous_end = timing.end
+    assert speech.sentences[0].start == 0.0
+    assert speech.sentences[-1].end == pytest.approx(speech.duration, abs=1e-3)
+
+
+# ---------------------------------------------------------------------------------------------
+# eSpeak NG
+
+
+@pytest.fixture(scope="module")
+def espeak() -> EspeakEngine:
+    return EspeakEngine.load(EngineOptions(jobs=4))
+
+
+def test_espeak_speaks_chinese_with_plausible_duration(espeak: EspeakEngine) -> None:
+    speech = espeak.synthesize(SENTENCE + "我们开始吧。", EspeakVoice("cmn+f3"))
+    assert speech.sample_rate == 22050
+    assert rms(speech) > 0.02
+    characters = len(SENTENCE) + 5
+    assert 0.1 * characters < speech.duration < 0.6 * characters
+    assert_timings(speech, 2)
+    assert espeak.jobs == 1
+    assert "espeak-ng-1." in espeak.identity
+
+
+def test_espeak_rate_changes_duration(espeak: EspeakEngine) -> None:
+    slow = espeak.synthesize(SENTENCE, EspeakVoice("cmn", rate=100))
+    fast = espeak.synthesize(SENTENCE, EspeakVoice("cmn", rate=300))
+    assert slow.duration > 1.8 * fast.duration
+
+
+def test_espeak_pitch_changes_f0(espeak: EspeakEngine) -> None:
+    low = espeak.synthesize(SENTENCE, EspeakVoice("cmn+m3", pitch=10))
+    high = espeak.synthesize(SENTENCE, EspeakVoice("cmn+m3", pitch=90))
+    assert mean_f0(high) > 1.3 * mean_f0(low)
+
+
+@pytest.mark.parametrize("variant", ["cmn+nosuchvoice", "klingon+f3", "cmn+"])
+def test_espeak_bad_variant_lists_choices(espeak: EspeakEngine, variant: str) -> None:
+    with pytest.raises(VoicesError) as caught:
+        espeak.synthesize("你好。", EspeakVoice(variant))
+    message = str(caught.value)
+    assert variant in message
+    assert "cmn" in message
+    if variant.startswith("cmn+"):
+        assert "f3" in message and "m3" in message
+
+
+def test_espeak_rejects_other_engines_voices_and_bad_numbers(espeak: EspeakEngine) -> None:
+    with pytest.raises(VoicesError, match="espeak"):
+        espeak.check_voice(KokoroVoice("jm_kumo"))
+    with pytest.raises(VoicesError, match="80 to 450"):
+        espeak.check_voice(EspeakVoice("cmn+f3", rate=20))
+    with pytest.raises(VoicesError, match="0 to 100"):
+        espeak.check_voice(EspeakVoice("cmn+f3", pitch=101))
+    espeak.check_voice(EspeakVoice("yue"))
+    espeak.check_voice(EspeakVoice("en-us+m3"))
+
+
+def test_espeak_lists_variants_by_locale(espeak: EspeakEngine) -> None:
+    mandarin = espeak.voices("zh-CN")
+    names = {voice.name for voice in mandarin}
+    assert {"cmn", "cmn+f3", "cmn+m3"} <= names
+    assert {voice.locale for voice in mandarin} == {"zh-CN"}
+    genders = {voice.name: voice.gender for voice in mandarin}
+    assert genders["cmn+f3"] == "female" and genders["cmn+m3"] == "male"
+    assert {voice.name for voice in espeak.voices("zh")} >= {"cmn", "yue"}
+    assert espeak.voices("fr-FR") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Kokoro
+
+
+@pytest.fixture(scope="module")
+def kokoro() -> KokoroEngine:
+    """One engine for the module; two intra-op threads make each (serial) call quickest."""
+    return KokoroEngine.load(EngineOptions(jobs=1))
+
+
+# Tests speak fast and short: synthesis costs about a second per second of audio here.
+FAST = 2.0
+SHORT = "他说这个模型很好用。"
+
+
+@pytest.fixture(scope="module")
+def host_short(kokoro: KokoroEngine) -> Speech:
+    return kokoro.synthesize(SHORT, KokoroVoice(HOST, FAST))
+
+
+def test_english_words_and_acronyms_are_spoken(kokoro: KokoroEngine, host_short: Speech) -> None:
+    text = SHORT.replace("这个", "这个AGI和ChatGPT")
+    phonemes = kokoro.phonemes(text)
+    assert "ˌAˌʤiˈI" in phonemes  # A-G-I spelt letter by letter
+    assert "ʧˈæt" in phonemes  # "Chat" read as an English word
+    assert "ˈti" in phonemes  # ...and GPT spelt
+    with_english = kokoro.synthesize(text, KokoroVoice(HOST, FAST))
+    assert with_english.duration > host_short.duration + 0.4
+    assert rms(with_english) > 0.02
+
+
+def test_english_run_keeps_words_and_splits_camel_case() -> None:
+    from interview_audio.engines.espeak import espeak_library
+
+    library = espeak_library()
+    assert english_phonemes("OpenAI", library).endswith("ˌAˈI")
+    assert english_phonemes("GPUs", library) == "ˌʤiˌpiˈjuz"
+    spoken = english_phonemes("Sam Altman", library)
+    assert "s" in spoken and "m" in spoken and "^" not in spoken
+
+
+def test_hyphen_before_a_number_is_not_a_minus(kokoro: KokoroEngine) -> None:
+    assert kokoro.phonemes("GPT-4发布了。") == kokoro.phonemes("GPT 4发布了。")
+    assert "fu" not in kokoro.phonemes("GPT-4发布了。")  # not 负四
+
+
+def test_three_default_voices_differ_in_pitch(kokoro: KokoroEngine, host_short: Speech) -> None:
+    second = kokoro.synthesize(SHORT, KokoroVoice(SECOND, FAST))
+    narrator = kokoro.synthesize(SHORT, KokoroVoice(NARRATOR, FAST))
+    host_f0, second_f0, narrator_f0 = mean_f0(host_short), mean_f0(second), mean_f0(narrator)
+    assert host_f0 < 115
+    assert host_f0 * 1.15 < second_f0 < 165
+    assert narrator_f0 > 1.5 * second_f0
+    assert rms(second) > 0.02 and rms(narrator) > 0.02
+
+
+def test_style_mix_is_normalized_weighted_sum(kokoro: KokoroEngine) -> None:
+    styles = kokoro._model.styles
+    mixed = kokoro._style("jm_kumo*7+jf_alpha*3")
+    assert np.allclose(mixed, 0.7 * styles["jm_kumo"] + 0.3 * styles["jf_alpha"], atol=1e-6)
+    even = kokoro._style("jm_kumo + jf_alpha")
+    assert np.allclose(even, 0.5 * styles["jm_kumo"] + 0.5 * styles["jf_alpha"], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "style, fragment",
+    [
+        ("zm_nobody", "jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo"),
+        ("jm_kumo*0.7+nobody*0.3", "jm_kumo"),
+        ("jm_kumo*0+jf_alpha*1", "above 0"),
+        ("jm_kumo*-1", "above 0"),
+        ("jm_kumo*abc", "above 0"),
+    ],
+)
+def test_bad_styles_list_the_choices(kokoro: KokoroEngine, style: str, fragment: str) -> None:
+    with pytest.raises(VoicesError) as caught:
+        kokoro.check_voice(KokoroVoice(style))
+    assert fragment in str(caught.value)
+
+
+def test_kokoro_rejects_bad_speed_and_other_voices(kokoro: KokoroEngine) -> None:
+    with pytest.raises(VoicesError, match="0.5 to 2.0"):
+        kokoro.check_voice(KokoroVoice(HOST, speed=3.0))
+    with pytest.raises(VoicesError, match="kokoro"):
+        kokoro.synthesize("你好。", EdgeVoice("zh-CN-YunxiNeural"))
+
+
+def test_text_over_the_token_limit_is_spoken_whole(
+    kokoro: KokoroEngine, host_short: Speech, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lower the id limit (510 would cost a minute of audio) so every sentence must be cut too."""
+    ids = len(kokoro.phonemes(SHORT))
+    monkeypatch.setattr(kokoro_module, "MAX_IDS", ids * 2 // 3)
+    long = kokoro.synthesize(SHORT * 2, KokoroVoice(HOST, FAST))
+    assert len(kokoro.phonemes(SHORT * 2)) > 2 * kokoro_module.MAX_IDS
+    assert_timings(long, 2)
+    one = host_short.duration
+    for timing in long.sentences:  # a lost piece would make a sentence about half as long
+        assert 0.8 * one < timing.end - timing.start < 1.8 * one
+    assert rms(long) > 0.02
+
+
+def test_split_phonemes_prefers_punctuation_and_respects_limit() -> None:
+    text = "ab cd, ef gh. " * 40
+    pieces = split_phonemes(text, 50)
+    assert all(len(piece) <= 50 for piece in pieces)
+    assert all(piece.endswith((",", ".")) for piece in pieces[:-1])
+    assert "".join(pieces).replace(" ", "") == text.replace(" ", "")
+    assert split_phonemes("x" * 120, 50) == ["x" * 50, "x" * 50, "x" * 20]
+
+
+def test_kokoro_lists_styles_and_identity(kokoro: KokoroEngine) -> None:
+    voices = {voice.name: voice for voice in kokoro.voices("zh-CN")}
+    assert set(voices) == {"jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo"}
+    assert voices["jm_kumo"].gender == "male" and voices["jf_alpha"].gender == "female"
+    assert "Japanese" in voices["jm_kumo"].notes
+    assert kokoro.voices("en-US") == []
+    assert "6e742170d309016e" in kokoro.identity  # the packaged model's sha256
+    assert kokoro.jobs == 1
+
+
+def test_missing_onnxruntime_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(EngineUnavailable, match="pip install onnxruntime"):
+        KokoroEngine.load(EngineOptions())
+
+
+def test_missing_model_file_is_unavailable(tmp_path: Path) -> None:
+    missing = tmp_path / "kokoro-v1.0.onnx"
+    with pytest.raises(EngineUnavailable, match="does not exist"):
+        KokoroEngine.load(EngineOptions(kokoro_model=missing))
+
+
+def test_user_voices_files_give_their_style_names(tmp_path: Path) -> None:
+    """Official releases ship an .npz of styles, or one raw float32 .bin per voice."""
+    rows = np.random.default_rng(1).standard_normal((510, 1, 256)).astype(np.float32)
+    np.savez(tmp_path / "voices-v1.0.npz", zf_xiaoxiao=rows, zm_yunxi=rows * 0.5)
+    styles, digest = kokoro_module._load_styles(tmp_path / "voices-v1.0.npz")
+    assert set(styles) == {"zf_xiaoxiao", "zm_yunxi"}
+    assert styles["zm_yunxi"].shape == (510, 256)
+    folder = tmp_path / "voices"
+    folder.mkdir()
+    (folder / "zf_001.bin").write_bytes(rows.tobytes())
+    (folder / "zm_010.bin").write_bytes((rows * 2).tobytes())
+    styles, folder_digest = kokoro_module._load_styles(folder)
+    assert set(styles) == {"zf_001", "zm_010"} and folder_digest != digest
+    assert np.allclose(styles["zm_010"], 2 * rows.reshape(510, 256))
+    (tmp_path / "broken.bin").write_bytes(b"not a voice")
+    with pytest.raises(EngineUnavailable, match="not a Kokoro voices file"):
+        kokoro_module._load_styles(tmp_path / "broken.bin")
