@@ -67,7 +67,20 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[RenderReport, Pa
 
 def _decode(path: Path, rate: int = 44100) -> np.ndarray:
     raw = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", str(rate), "-"],
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-f",
+            "s16le",
+            "-ac",
+            "1",
+            "-ar",
+            str(rate),
+            "-",
+        ],
         capture_output=True,
         check=True,
     ).stdout
@@ -101,10 +114,17 @@ def test_chapters_agree_between_mutagen_and_ffmpeg(rendered: tuple[RenderReport,
         "给后来者的建议",
     ]
     probe = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-i", str(episode)], capture_output=True, text=True, errors="replace"
+        [ffmpeg_exe(), "-hide_banner", "-i", str(episode)],
+        capture_output=True,
+        text=True,
+        errors="replace",
     ).stderr
-    found = re.findall(r"Chapter #0:(\d+): start (\d+\.\d+), end (\d+\.\d+)\s+Metadata:\s+title\s+: (.+)", probe)
-    ffmpeg_view = [(round(float(s) * 1000), round(float(e) * 1000), t.strip()) for _, s, e, t in found]
+    found = re.findall(
+        r"Chapter #0:(\d+): start (\d+\.\d+), end (\d+\.\d+)\s+Metadata:\s+title\s+: (.+)", probe
+    )
+    ffmpeg_view = [
+        (round(float(s) * 1000), round(float(e) * 1000), t.strip()) for _, s, e, t in found
+    ]
     assert ffmpeg_view == mutagen_view
     duration_ms = MP3(episode).info.length * 1000
     assert mutagen_view[0][0] == 0
@@ -140,7 +160,9 @@ def test_pause_at_speaker_changes(rendered: tuple[RenderReport, Path]) -> None:
     audio = _decode(report.folder / "episode.mp3", rate)
     frame = round(step * rate)
     step = frame / rate
-    envelope = np.sqrt(np.mean(audio[: len(audio) // frame * frame].reshape(-1, frame) ** 2, axis=1))
+    envelope = np.sqrt(
+        np.mean(audio[: len(audio) // frame * frame].reshape(-1, frame) ** 2, axis=1)
+    )
     loud = envelope > 10 ** (-45 / 20) * np.max(envelope)
     placements = report.timeline.placements
     chapter_starts = {c.start for c in report.timeline.chapters}
@@ -219,12 +241,23 @@ def test_folder_never_escapes_output(tmp_path: Path, title: str) -> None:
     assert len(folder.name) <= 60 and folder.name not in ("", ".", "..")
 
 
-def test_cli_render_dry_run_and_inspect(rendered: tuple[RenderReport, Path], tmp_path: Path) -> None:
+def test_cli_render_dry_run_and_inspect(
+    rendered: tuple[RenderReport, Path], tmp_path: Path
+) -> None:
     runner = CliRunner()
     result = runner.invoke(
         app,
-        ["render", str(SAMPLE), "--engine", "espeak", "-o", str(tmp_path), "--cache-dir",
-         str(tmp_path / "c"), "--dry-run"],
+        [
+            "render",
+            str(SAMPLE),
+            "--engine",
+            "espeak",
+            "-o",
+            str(tmp_path),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--dry-run",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "19 lines" in result.output and "Dry run" in result.output
