@@ -353,6 +353,18 @@ def test_old_chapter_files_are_replaced(tmp_path: Path) -> None:
     assert timeline.chapters[0].end == timeline.duration
 
 
+def test_without_chapters_there_are_no_spans_or_files(tmp_path: Path) -> None:
+    segments = make_segments(tmp_path, EPISODE[1:3])
+    timeline = assemble(segments, [], PAUSES, tmp_path / "out" / "episode.mp3")
+    assert timeline.chapters == ()
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["episode.mp3"]
+    first, second = timeline.placements
+    assert second.start - first.end == pytest.approx(PAUSES.speaker_change - 0.04, abs=0.001)
+    assert timeline.duration == pytest.approx(
+        len(decode(tmp_path / "out" / "episode.mp3")) / OUT_RATE, abs=0.03
+    )
+
+
 @pytest.mark.parametrize(
     ("chapters", "message"),
     [

@@ -31,6 +31,7 @@ import logging
 import math
 import re
 import unicodedata
+import warnings
 import wave
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING
 
 from interview_audio.engines.base import SentenceTiming
 from interview_audio.errors import RenderError
-from interview_audio.ffmpeg import Loudness, Mp3Encoder, measure_loudness
+from interview_audio.ffmpeg import Loudness, Mp3Encoder, audio_segment, measure_loudness
 from interview_audio.files import atomic_path
 from interview_audio.synthesis import Line, Segment
 from interview_audio.voices import Pauses
@@ -284,19 +285,23 @@ def _read_rate(segment: Segment) -> int:
 
 
 def _read(segment: Segment, rate: int) -> Samples:
-    """The segment as float samples in [-1, 1) at `rate` (resampled if its engine differs)."""
+    """The segment as float samples in [-1, 1) at `rate` (resampled if its engine differs).
+
+    pydub reads the piece; only one piece is ever in memory (never the whole episode).
+    """
     import numpy as np
 
+    reader = audio_segment()  # imports pydub quietly first
+    from pydub.exceptions import CouldntDecodeError
+
     try:
-        with wave.open(str(segment.path), "rb") as wav:
-            channels, width, file_rate = (
-                wav.getnchannels(),
-                wav.getsampwidth(),
-                wav.getframerate(),
-            )
-            data = wav.readframes(wav.getnframes())
-    except (OSError, EOFError, wave.Error) as exc:
+        with warnings.catch_warnings():  # pydub warns about ffprobe before failing on bad WAVs
+            warnings.simplefilter("ignore", RuntimeWarning)
+            clip = reader.from_wav(str(segment.path))
+    except (OSError, EOFError, CouldntDecodeError) as exc:
         raise _unreadable(segment, exc) from exc
+    channels, width, file_rate = clip.channels, clip.sample_width, clip.frame_rate
+    data = clip.raw_data
     if channels != 1 or width != 2:
         raise _unreadable(segment, f"{channels} channels of {8 * width} bits, not mono 16-bit")
     samples: Samples = np.frombuffer(data, "<i2").astype(np.float64) / 32768.0
@@ -597,7 +602,7 @@ def _timeline(
             for sentence in segment.sentences
         )
         placements.append(Placement(segment.line, begin, end, sentences, gain))
-    ends = (*layout.boundaries[1:], layout.total)
+    ends = (*layout.boundaries[1:], layout.total) if layout.boundaries else ()
     spans = tuple(
         ChapterSpan(chapter.title, first / rate, last / rate, files[index] if files else None)
         for index, (chapter, first, last) in enumerate(

@@ -12,9 +12,10 @@ import re
 import shutil
 import subprocess
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from interview_audio.errors import RenderError
 
@@ -39,15 +40,20 @@ def ffmpeg_exe() -> str:
     return exe
 
 
-def configure_pydub() -> None:
-    """Point pydub at our ffmpeg (it only looks on PATH by itself).
+@functools.cache
+def audio_segment() -> Any:
+    """pydub's AudioSegment, pointed at our ffmpeg (pydub only looks on PATH by itself).
 
+    Its import-time warning about ffmpeg missing from PATH is silenced: we set the binary.
     pydub still probes non-WAV input with ffprobe, which imageio-ffmpeg does not ship: pass
-    `format=` and `codec=` to `AudioSegment.from_file` so it decodes without probing.
+    `format=` and `codec=` to `from_file` so it decodes without probing.
     """
-    from pydub import AudioSegment
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        from pydub import AudioSegment
 
     AudioSegment.converter = ffmpeg_exe()
+    return AudioSegment
 
 
 def run(args: list[str], *, what: str, timeout: float | None = None) -> str:

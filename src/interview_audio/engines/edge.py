@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import io
 import json
 import logging
 import math
 import os
 import random
 import re
-import subprocess
 import threading
 import time
 from collections.abc import Coroutine, Sequence
@@ -104,12 +104,12 @@ def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
 
 
-def _ffmpeg() -> str:
-    """The project's ffmpeg, or EngineUnavailable saying how to get one."""
-    from interview_audio.ffmpeg import ffmpeg_exe
+def _configure_pydub() -> None:
+    """Point pydub at the project's ffmpeg, or raise EngineUnavailable saying how to get one."""
+    from interview_audio.ffmpeg import audio_segment
 
     try:
-        return ffmpeg_exe()
+        audio_segment()
     except RenderError as exc:
         raise EngineUnavailable(f"The edge engine needs ffmpeg to decode MP3: {exc}") from exc
 
@@ -290,7 +290,7 @@ class EdgeEngine:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._cache_dir = cache_dir
-        self._ffmpeg = _ffmpeg()
+        _configure_pydub()
         self._lock = threading.Lock()
         self._voices_lock = threading.Lock()
         self._voice_list: list[dict[str, Any]] | None = None
@@ -459,19 +459,21 @@ class EdgeEngine:
 
     def _decode(self, mp3: bytes) -> bytes:
         """MP3 to mono 16-bit PCM at 24 kHz; undecodable audio is worth another request."""
-        command = [
-            self._ffmpeg, "-hide_banner", "-loglevel", "error", "-f", "mp3", "-i", "pipe:0",
-            "-f", "s16le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:1",
-        ]  # fmt: skip
+        from interview_audio.ffmpeg import audio_segment
+
+        reader = audio_segment()  # imports pydub quietly first
+        from pydub.exceptions import CouldntDecodeError
+
         try:
-            result = subprocess.run(command, input=mp3, capture_output=True, timeout=120)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise _Retryable(f"ffmpeg could not decode the audio ({exc})") from exc
-        if result.returncode != 0 or not result.stdout:
-            detail = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-            raise _Retryable(f"the audio received is not decodable MP3 ({detail[0]})")
-        pcm = result.stdout
-        return pcm[: len(pcm) - len(pcm) % 2]
+            # codec= makes pydub decode directly, without probing (imageio-ffmpeg has no ffprobe).
+            clip = reader.from_file(io.BytesIO(mp3), format="mp3", codec="mp3")
+        except (CouldntDecodeError, OSError, IndexError) as exc:
+            raise _Retryable(f"the audio received is not decodable MP3 ({exc})") from exc
+        clip = clip.set_channels(1).set_sample_width(2).set_frame_rate(SAMPLE_RATE)
+        if not len(clip.raw_data):
+            raise _Retryable("the audio received is not decodable MP3 (no samples)")
+        pcm: bytes = clip.raw_data
+        return pcm
 
     @staticmethod
     def _edge_voice(voice: Voice) -> EdgeVoice:
