@@ -1,0 +1,133 @@
+"""End-to-end render figures on the seed article: cold, warm, one voice changed, bare engine.
+
+    python benchmarks/render_seed.py --engine espeak
+    python benchmarks/render_seed.py --engine kokoro        # ~20 minutes on 2 cores
+
+Prints wall time, audio duration, real-time factor, the share of the time that is not
+synthesis (parsing, chapters, assembly, loudness, encoding, tagging), the same lines
+synthesized by the bare engine in one loop, and the lines re-synthesized after a change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from interview_audio.engines import load_engine
+from interview_audio.engines.base import EngineOptions
+from interview_audio.render import RenderOptions, plan_episode, render, with_chapters
+from interview_audio.script import read_script
+from interview_audio.synthesis import Segment, SynthesisPlan
+from interview_audio.voices import cast_voices, load_voices
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT.parent / "shared" / "seed" / "000_79d8b0fa45fee915.txt"
+CHANGED_SPEAKER = "山姆·奥特曼"
+# How the changed voice differs, per engine: a voice nobody else has.
+CHANGES = {
+    "kokoro": ('jm_kumo*0.7+jf_gongitsune*0.3"}', 'jm_kumo*0.6+jf_gongitsune*0.4"}'),
+    "espeak": ("{variant: cmn+m1}", "{variant: cmn+m1, pitch: 40}"),
+}
+
+
+class Clock:
+    """Records when synthesis started and ended inside a render."""
+
+    def __init__(self) -> None:
+        self.started = self.synthesized = 0.0
+        self.plan: SynthesisPlan | None = None
+
+    def started(self, engine: str, cast: Sequence[str], plan: SynthesisPlan) -> None:
+        self.plan = plan
+        self.started = time.perf_counter()
+        self.synthesized = self.started
+
+    def line_done(self, segment: Segment) -> None:
+        self.synthesized = time.perf_counter()
+
+    def stage(self, name: str) -> None:
+        return None
+
+
+def timed_render(source: Path, options: RenderOptions) -> tuple[float, float, Clock, float]:
+    clock = Clock()
+    begin = time.perf_counter()
+    cpu = time.process_time()
+    report = render(source, options, clock)
+    wall = time.perf_counter() - begin
+    cpu_used = time.process_time() - cpu
+    return wall, report.duration, clock, cpu_used
+
+
+def bare_engine(engine_name: str, source: Path) -> tuple[float, int]:
+    """The same lines, spoken by the engine alone in one loop: no cache, no assembly."""
+    script = with_chapters(read_script(source), "auto")
+    config = load_voices(None)
+    engine = load_engine(engine_name, EngineOptions())
+    plan = plan_episode(script, cast_voices(script, config, engine_name), "short", config.lexicon)
+    begin = time.perf_counter()
+    for line in plan.lines:
+        engine.synthesize(line.speech, line.voice)
+    return time.perf_counter() - begin, len(plan.lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--engine", default="espeak", choices=("espeak", "kokoro"))
+    parser.add_argument("--source", type=Path, default=SEED if SEED.exists() else None)
+    args = parser.parse_args()
+    if args.source is None:
+        raise SystemExit(f"The seed article is not at {SEED}; pass --source ARTICLE.")
+    source: Path = args.source
+    print(f"{args.engine} on {source.name}, {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        voices = work / "voices.yaml"
+        voices.write_text((ROOT / "voices.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+        options = RenderOptions(
+            output=work / "out", engine=args.engine, voices=voices, cache_dir=work / "cache"
+        )
+        # Load the engine once outside the timings (model load is a one-off per process).
+        load_engine(args.engine, EngineOptions())
+
+        wall, audio, clock, cpu = timed_render(source, options)
+        synthesis = clock.synthesized - clock.started
+        other = wall - synthesis
+        print(
+            f"cold render     wall {wall:7.1f} s  audio {audio / 60:5.1f} min  "
+            f"RTF {wall / audio:.3f}  not synthesis {other:5.1f} s ({other / wall:.1%})  "
+            f"CPU/wall {cpu / wall:.2f}"
+        )
+
+        bare, lines = bare_engine(args.engine, source)
+        print(
+            f"bare engine     wall {bare:7.1f} s  ({lines} lines in one loop)  "
+            f"pipeline / bare {wall / bare:.3f}"
+        )
+
+        wall, _, clock, _ = timed_render(source, options)
+        assert clock.plan is not None
+        print(f"warm re-render  wall {wall:7.1f} s  lines synthesized {clock.plan.new}")
+
+        old, new = CHANGES[args.engine]
+        text = voices.read_text(encoding="utf-8")
+        start = text.index(f"  {CHANGED_SPEAKER}:")
+        entry_end = text.index("\n\n", start)
+        entry = text[start:entry_end]
+        voices.write_text(text[:start] + entry.replace(old, new) + text[entry_end:], "utf-8")
+        wall, _, clock, _ = timed_render(source, options)
+        assert clock.plan is not None
+        script = read_script(source)
+        expected = sum(len(t.paragraphs) for t in script.turns if t.speaker == CHANGED_SPEAKER)
+        print(
+            f"voice changed   wall {wall:7.1f} s  lines synthesized {clock.plan.new} "
+            f"({CHANGED_SPEAKER} has {expected} lines)"
+        )
+
+
+if __name__ == "__main__":
+    main()
