@@ -38,13 +38,13 @@ class Clock:
     """Records when synthesis started and ended inside a render."""
 
     def __init__(self) -> None:
-        self.started = self.synthesized = 0.0
+        self.began = self.synthesized = 0.0
         self.plan: SynthesisPlan | None = None
 
     def started(self, engine: str, cast: Sequence[str], plan: SynthesisPlan) -> None:
         self.plan = plan
-        self.started = time.perf_counter()
-        self.synthesized = self.started
+        self.began = time.perf_counter()
+        self.synthesized = self.began
 
     def line_done(self, segment: Segment) -> None:
         self.synthesized = time.perf_counter()
@@ -95,7 +95,7 @@ def main() -> None:
         load_engine(args.engine, EngineOptions())
 
         wall, audio, clock, cpu = timed_render(source, options)
-        synthesis = clock.synthesized - clock.started
+        synthesis = clock.synthesized - clock.began
         other = wall - synthesis
         print(
             f"cold render     wall {wall:7.1f} s  audio {audio / 60:5.1f} min  "
