@@ -133,8 +133,7 @@ def test_espeak_lists_variants_by_locale(espeak: EspeakEngine) -> None:
 
 @pytest.fixture(scope="module")
 def kokoro() -> KokoroEngine:
-    """One engine for the module; two intra-op threads make each (serial) call quickest."""
-    return KokoroEngine.load(EngineOptions(jobs=1))
+    return KokoroEngine.load(EngineOptions())
 
 
 # Tests speak fast and short: synthesis costs about a second per second of audio here.
@@ -245,7 +244,7 @@ def test_kokoro_lists_styles_and_identity(kokoro: KokoroEngine) -> None:
     assert "Japanese" in voices["jm_kumo"].notes
     assert kokoro.voices("en-US") == []
     assert "6e742170d309016e" in kokoro.identity  # the packaged model's sha256
-    assert kokoro.jobs == 1
+    assert kokoro.jobs == kokoro_module.DEFAULT_JOBS
 
 
 def test_missing_onnxruntime_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,10 +45,10 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 24_000
 MAX_IDS = 510
 SPEED_RANGE = (0.5, 2.0)
-# Measured by benchmarks/kokoro_rtf.py on 2 cores: two single-threaded inferences at once
-# beat one two-threaded inference (see the report there).
-DEFAULT_JOBS = 2
-DEFAULT_THREADS = 1
+# benchmarks/kokoro_rtf.py on 2 cores: one call at a time with every core as an intra-op thread
+# had the lower median wall time than two single-threaded calls at once, in three runs on a
+# busy machine (the tail of a batch leaves one of two single-threaded calls alone).
+DEFAULT_JOBS = 1
 # Bump when the text-to-phoneme front end changes what the model hears: it is in the identity.
 FRONTEND_REVISION = 1
 
@@ -547,11 +547,8 @@ class KokoroEngine:
         for module in ("numpy", "onnxruntime", "misaki.zh"):
             _need(module)
         cpus = os.cpu_count() or 1
-        if options.jobs is None:
-            jobs, threads = DEFAULT_JOBS, DEFAULT_THREADS
-        else:
-            jobs = max(1, options.jobs)
-            threads = max(1, cpus // jobs)
+        jobs = DEFAULT_JOBS if options.jobs is None else max(1, options.jobs)
+        threads = max(1, cpus // jobs)
         model = load_model(options.kokoro_model, options.kokoro_voices, threads)
         espeak = espeak_library()
 
