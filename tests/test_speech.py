@@ -219,13 +219,13 @@ def test_split_sentences_rejects_a_useless_limit() -> None:
 
 
 def test_missing_jieba_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
-    speech._jieba.cache_clear()
+    speech.load_jieba.cache_clear()
     monkeypatch.setitem(sys.modules, "jieba", None)
     try:
         with pytest.raises(EngineUnavailable, match="pip install jieba"):
             split_sentences("人工智能发展公司技术非常重要", 6)
     finally:
-        speech._jieba.cache_clear()
+        speech.load_jieba.cache_clear()
 
 
 def test_jieba_is_imported_lazily_and_quietly() -> None:

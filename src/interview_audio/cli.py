@@ -58,9 +58,16 @@ def _main(
         raise typer.Exit()
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        format="%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s",
         stream=sys.stderr,
     )
+    # The engine choice (and, for auto, why) is always worth one line; the engines' own
+    # chatter and jieba's start-up messages are not.
+    logging.getLogger("interview_audio.engines").setLevel(logging.INFO)
+    quiet_level = logging.INFO if verbose else logging.WARNING
+    for name in ("edge", "kokoro", "espeak"):
+        logging.getLogger(f"interview_audio.engines.{name}").setLevel(quiet_level)
+    logging.getLogger("jieba").setLevel(logging.WARNING)
 
 
 @app.command("script")
@@ -261,6 +268,8 @@ def render_command(
         use_cache=not no_cache,
         dry_run=dry_run,
     )
+    if quiet:
+        logging.getLogger("interview_audio.engines").setLevel(logging.WARNING)
     with _Progress(quiet) as progress:
         report = _run(lambda: render(article, options, progress))
     if not quiet:
@@ -309,7 +318,6 @@ class _Progress:
     def started(self, engine: str, cast: Sequence[str], plan: SynthesisPlan) -> None:
         if self.quiet:
             return
-        self.console.print(f"Engine: {engine}")
         for line in cast:
             self.console.print(f"  {line}")
         self.console.print(

@@ -635,12 +635,12 @@ def _joined(before: str, after: str) -> bool:
 
 
 def _tokenize(text: str) -> Iterable[tuple[str, int, int]]:
-    tokens: Iterable[tuple[str, int, int]] = _jieba().tokenize(text)
+    tokens: Iterable[tuple[str, int, int]] = load_jieba().tokenize(text)
     return tokens
 
 
 @functools.cache
-def _jieba() -> Any:
+def load_jieba() -> Any:
     """Import jieba on first need, with its startup chatter ("Building prefix dict...") off."""
     try:
         import jieba

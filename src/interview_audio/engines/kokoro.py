@@ -32,6 +32,7 @@ from interview_audio.engines.espeak import (
     sentence_gap,
 )
 from interview_audio.errors import EngineError, EngineUnavailable, VoicesError
+from interview_audio.speech import load_jieba
 from interview_audio.voices import KokoroVoice, Voice
 
 if TYPE_CHECKING:
@@ -485,6 +486,7 @@ def _chinese_frontend(version_name: str, english: Callable[[str], str]) -> Calla
                 phonemes: str = g2p(text)[0]
                 return phonemes
 
+            load_jieba()  # misaki segments with jieba: load it quietly, once
             chinese("你好。")  # builds jieba's dictionary now, not inside the first line
             _frontends[version_name] = chinese
         return _frontends[version_name]
