@@ -56,18 +56,28 @@ def _main(
     if version:
         typer.echo(__version__)
         raise typer.Exit()
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s",
-        stream=sys.stderr,
-    )
-    # The engine choice (and, for auto, why) is always worth one line; the engines' own
-    # chatter and jieba's start-up messages are not.
-    logging.getLogger("interview_audio.engines").setLevel(logging.INFO)
-    quiet_level = logging.INFO if verbose else logging.WARNING
-    for name in ("edge", "kokoro", "espeak"):
-        logging.getLogger(f"interview_audio.engines.{name}").setLevel(quiet_level)
-    logging.getLogger("jieba").setLevel(logging.WARNING)
+    handler = logging.StreamHandler(sys.stderr)
+    if verbose:
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.addFilter(_ENGINE_LINE)
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+
+
+class _EngineLine(logging.Filter):
+    """Without -v: warnings, plus the one line saying which engine renders and why (-q: not
+    even that). Configured on our handler only, so no logger's level is changed."""
+
+    quiet = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        return not self.quiet and record.name == "interview_audio.engines"
+
+
+_ENGINE_LINE = _EngineLine()
 
 
 @app.command("script")
@@ -268,8 +278,7 @@ def render_command(
         use_cache=not no_cache,
         dry_run=dry_run,
     )
-    if quiet:
-        logging.getLogger("interview_audio.engines").setLevel(logging.WARNING)
+    _ENGINE_LINE.quiet = quiet
     with _Progress(quiet) as progress:
         report = _run(lambda: render(article, options, progress))
     if not quiet:
