@@ -464,7 +464,16 @@ def test_first_appearance_decides_who_gets_the_pool(shipped: VoicesConfig) -> No
 
 
 @pytest.mark.parametrize(
-    "name", ["奥特曼", "山姆 · 奥特曼", "山姆・奥特曼", "sam altman", "SamAltman"]
+    "name",
+    [
+        "奥特曼",
+        "山姆 · 奥特曼",
+        "山姆・奥特曼",
+        "sam altman",
+        "SamAltman",
+        "Sam-Altman",
+        "ＳＡＭ　ａｌｔｍａｎ",
+    ],
 )
 def test_aliases_find_the_speaker_entry(shipped: VoicesConfig, name: str) -> None:
     cast = cast_voices(script(Speaker(name, Role.GUEST)), shipped, "edge")

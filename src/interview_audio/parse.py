@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from interview_audio.errors import InputError, ParseError
-from interview_audio.script import Heading, Meta, Role, Script, Speaker, Topic, Turn
+from interview_audio.script import Heading, Meta, Role, Script, Speaker, Topic, Turn, name_key
 
 log = logging.getLogger(__name__)
 
@@ -255,11 +255,6 @@ class _Label:
     rest: str
 
 
-def _name_key(name: str) -> str:
-    """Compare names without spaces, middle dots or case: 山姆·奥特曼 == 山姆 奥特曼."""
-    return re.sub(r"[\s·•・.\-_]", "", name).casefold()
-
-
 def _normalize_name(raw: str) -> tuple[str, str] | None:
     """Return (display name, role hint) when `raw` looks like a person's label, else None."""
     name = _SPACES.sub(" ", clean_text(raw)).strip()
@@ -321,18 +316,18 @@ def _confirm_speakers(labels: list[_Label]) -> dict[str, str]:
     speaks once). 问/答 and Q/A only count in pairs.
     """
     counts = Counter(label.name for label in labels)
-    names = sorted(counts, key=lambda n: (-len(_name_key(n)), -counts[n], n))
+    names = sorted(counts, key=lambda n: (-len(name_key(n)), -counts[n], n))
     group: dict[str, str] = {}
     for name in names:
-        key = _name_key(name)
+        key = name_key(name)
         group[name] = next(
             (
                 longer
                 for longer in names
                 if group.get(longer) == longer
                 and len(key) >= 2
-                and key != _name_key(longer)
-                and key in _name_key(longer)
+                and key != name_key(longer)
+                and key in name_key(longer)
             ),
             name,
         )

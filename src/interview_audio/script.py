@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +58,15 @@ class Chapter:
 
     title: str
     start_turn: int
+
+
+_NAME_NOISE = re.compile(r"[\s·•・‧∙⋅.\-_]+")
+
+
+def name_key(name: str) -> str:
+    """How speaker names compare everywhere (parser grouping, voices.yaml entries and aliases):
+    width, spaces, middle dots, hyphens and case do not count, so 山姆·奥特曼 = 山姆 奥特曼."""
+    return _NAME_NOISE.sub("", unicodedata.normalize("NFKC", name)).casefold()
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -18,7 +17,7 @@ import yaml
 
 from interview_audio import yamlfile
 from interview_audio.errors import VoicesError
-from interview_audio.script import Role, Script, Speaker
+from interview_audio.script import Role, Script, Speaker, name_key
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,6 @@ _STYLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _WEIGHT = re.compile(r"\d+(?:\.\d*)?|\.\d+")
 _ESPEAK_VARIANT = re.compile(r"[A-Za-z][A-Za-z0-9-]*(?:\+[A-Za-z0-9_-]+)?")
 # Characters that do not tell names apart: spaces and the middle dots of transliterated names.
-_NAME_NOISE = re.compile(r"[\s·•・‧∙⋅.]+")
 _NARRATOR_NAMES = (NARRATOR, "旁白")
 
 
@@ -177,11 +175,6 @@ class Cast:
                 return entry.voice
         known = ", ".join(entry.speaker for entry in self.entries)
         raise VoicesError(f"No voice was cast for {speaker!r}; the cast has: {known}.")
-
-
-def name_key(name: str) -> str:
-    """How names compare: spaces, middle dots and case do not count (山姆·奥特曼 = 山姆奥特曼)."""
-    return _NAME_NOISE.sub("", unicodedata.normalize("NFKC", name)).casefold()
 
 
 def voice_key(voice: Voice) -> tuple[str, str]:
