@@ -187,12 +187,13 @@ def test_three_default_voices_differ_in_pitch(kokoro: KokoroEngine, host_short: 
     assert rms(second) > 0.02 and rms(narrator) > 0.02
 
 
-def test_style_mix_is_normalized_weighted_sum(kokoro: KokoroEngine) -> None:
+def test_style_mix_is_the_weighted_sum(kokoro: KokoroEngine) -> None:
     styles = kokoro._model.styles
-    mixed = kokoro._style("jm_kumo*7+jf_alpha*3")
+    mixed = kokoro._style("jm_kumo*0.7+jf_alpha*0.3")
     assert np.allclose(mixed, 0.7 * styles["jm_kumo"] + 0.3 * styles["jf_alpha"], atol=1e-6)
-    even = kokoro._style("jm_kumo + jf_alpha")
-    assert np.allclose(even, 0.5 * styles["jm_kumo"] + 0.5 * styles["jf_alpha"], atol=1e-6)
+    rounded = kokoro._style("jm_kumo*0.33+jf_alpha*0.33+jf_nezumi*0.33")
+    third = (styles["jm_kumo"] + styles["jf_alpha"] + styles["jf_nezumi"]) / 3
+    assert np.allclose(rounded, third, atol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -201,8 +202,10 @@ def test_style_mix_is_normalized_weighted_sum(kokoro: KokoroEngine) -> None:
         ("zm_nobody", "jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo"),
         ("jm_kumo*0.7+nobody*0.3", "jm_kumo"),
         ("jm_kumo*0+jf_alpha*1", "above 0"),
-        ("jm_kumo*-1", "above 0"),
-        ("jm_kumo*abc", "above 0"),
+        ("jm_kumo*-1", "weight"),
+        ("jm_kumo*abc", "weight"),
+        ("jm_kumo + jf_alpha", "jm_kumo*0.5"),
+        ("jm_kumo*7+jf_alpha*3", "add up to 10; make them add up to 1"),
     ],
 )
 def test_bad_styles_list_the_choices(kokoro: KokoroEngine, style: str, fragment: str) -> None:

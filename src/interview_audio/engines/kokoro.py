@@ -33,7 +33,7 @@ from interview_audio.engines.espeak import (
 )
 from interview_audio.errors import EngineError, EngineUnavailable, VoicesError
 from interview_audio.speech import load_jieba
-from interview_audio.voices import KokoroVoice, Voice
+from interview_audio.voices import KokoroVoice, Voice, kokoro_mix
 
 if TYPE_CHECKING:
     import numpy as np
@@ -498,35 +498,29 @@ def _chinese_frontend(version_name: str, english: Callable[[str], str]) -> Calla
 
 @dataclass(frozen=True)
 class StyleMix:
-    """A parsed style: (name, weight) pairs whose weights sum to 1."""
+    """A parsed style: (name, weight) pairs, weights scaled to sum to exactly 1."""
 
     parts: tuple[tuple[str, float], ...]
 
 
 def parse_style(style: str, choices: Mapping[str, object]) -> StyleMix:
-    """Read `jm_kumo` or `jm_kumo*0.7+jf_alpha*0.3`; raise VoicesError listing the styles."""
+    """Read a style by voices.yaml's rule (`kokoro_mix`) and check its names against the model's."""
     valid = ", ".join(sorted(choices))
-    parts: list[tuple[str, float]] = []
-    for term in style.split("+"):
-        name, star, weight_text = term.strip().partition("*")
-        name = name.strip()
-        if name not in choices:
-            raise VoicesError(
-                f"Unknown Kokoro style {name!r} in {style!r}: choose from {valid}, or mix them "
-                "as name*weight+name*weight (e.g. jm_kumo*0.7+jf_alpha*0.3)."
-            )
-        try:
-            weight = float(weight_text) if star else 1.0
-        except ValueError:
-            weight = float("nan")
-        if not weight > 0 or weight == float("inf"):
-            raise VoicesError(
-                f"Kokoro style weight {weight_text.strip()!r} in {style!r} must be a number "
-                "above 0 (e.g. jm_kumo*0.7+jf_alpha*0.3)."
-            )
-        parts.append((name, weight))
-    total = sum(weight for _, weight in parts)
-    return StyleMix(tuple((name, weight / total) for name, weight in parts))
+    try:
+        mix = kokoro_mix(style)
+    except ValueError as exc:
+        raise VoicesError(
+            f"Bad Kokoro style {style!r}: {exc}. Use one of {valid}, or mix them as "
+            "name*weight+name*weight with weights adding up to 1 (e.g. jm_kumo*0.7+jf_alpha*0.3)."
+        ) from exc
+    unknown = next((name for name, _ in mix if name not in choices), None)
+    if unknown is not None:
+        raise VoicesError(
+            f"Unknown Kokoro style {unknown!r} in {style!r}: choose from {valid}, or mix them "
+            "as name*weight+name*weight (e.g. jm_kumo*0.7+jf_alpha*0.3)."
+        )
+    total = sum(weight for _, weight in mix)
+    return StyleMix(tuple((name, weight / total) for name, weight in mix))
 
 
 class KokoroEngine:
