@@ -628,3 +628,12 @@ def test_forced_engine_loads_for_real() -> None:
 def test_unknown_engine_lists_the_choices() -> None:
     with pytest.raises(VoicesError, match="auto, edge, kokoro, espeak"):
         engines.select_engine("google", EngineOptions())
+
+
+def test_an_engine_module_that_fails_to_import_says_how_to_fix_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(engines.ENGINES, "espeak", "interview_audio.engines.gone:GoneEngine")
+    with pytest.raises(EngineUnavailable, match="pip install") as caught:
+        engines.load_engine("espeak", EngineOptions())
+    assert "interview_audio.engines.gone" in str(caught.value)

@@ -25,7 +25,13 @@ def load_engine(name: str, options: EngineOptions) -> Engine:
     if name not in ENGINES:
         raise VoicesError(f"Unknown engine {name!r}: choose one of {', '.join(CHOICES)}.")
     module_name, class_name = ENGINES[name].split(":")
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise EngineUnavailable(
+            f"The {name} engine cannot be imported ({exc}): reinstall with "
+            "`pip install --force-reinstall interview-audio` (or `pip install -e .` in a checkout)."
+        ) from exc
     engine: Engine = getattr(module, class_name).load(options)
     return engine
 
