@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from pathlib import Path
 
@@ -212,6 +214,14 @@ def test_bad_styles_list_the_choices(kokoro: KokoroEngine, style: str, fragment:
     with pytest.raises(VoicesError) as caught:
         kokoro.check_voice(KokoroVoice(style))
     assert fragment in str(caught.value)
+
+
+def test_kokoro_runs_at_most_one_line_per_core(caplog: pytest.LogCaptureFixture) -> None:
+    cpus = os.cpu_count() or 1
+    with caplog.at_level(logging.INFO, logger="interview_audio.engines.kokoro"):
+        engine = KokoroEngine.load(EngineOptions(jobs=cpus + 6))
+    assert engine.jobs == cpus
+    assert f"--jobs {cpus + 6} asked" in caplog.text
 
 
 def test_kokoro_rejects_bad_speed_and_other_voices(kokoro: KokoroEngine) -> None:

@@ -247,7 +247,15 @@ def render_command(
     lufs: Annotated[float, typer.Option("--lufs", help="Target loudness in LUFS.")] = -16.0,
     bitrate: Annotated[str, typer.Option("--bitrate", help="MP3 bit rate, e.g. 96k.")] = "96k",
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", min=1, max=32, help="Lines synthesized at once.")
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            max=32,
+            help="Lines synthesized at once (default: 4 on Edge, 1 on Kokoro; Kokoro uses at most "
+            "one per core).",
+        ),
     ] = None,
     cache_dir: Annotated[
         Path | None, typer.Option("--cache-dir", help="Where synthesized lines are kept.")

@@ -544,6 +544,10 @@ class KokoroEngine:
             _need(module)
         cpus = os.cpu_count() or 1
         jobs = DEFAULT_JOBS if options.jobs is None else max(1, options.jobs)
+        if jobs > cpus:
+            # More Kokoro jobs than cores only adds contention (--jobs 8 is meant for Edge).
+            log.info("Kokoro runs %d lines at once, one per core (--jobs %d asked)", cpus, jobs)
+            jobs = cpus
         threads = max(1, cpus // jobs)
         model = load_model(options.kokoro_model, options.kokoro_voices, threads)
         espeak = espeak_library()
