@@ -316,18 +316,19 @@ def _confirm_speakers(labels: list[_Label]) -> dict[str, str]:
     speaks once). 问/答 and Q/A only count in pairs.
     """
     counts = Counter(label.name for label in labels)
-    names = sorted(counts, key=lambda n: (-len(name_key(n)), -counts[n], n))
+    keys = {name: name_key(name) for name in counts}
+    names = sorted(counts, key=lambda n: (-len(keys[n]), -counts[n], n))
     group: dict[str, str] = {}
     for name in names:
-        key = name_key(name)
+        key = keys[name]
         group[name] = next(
             (
                 longer
                 for longer in names
                 if group.get(longer) == longer
                 and len(key) >= 2
-                and key != name_key(longer)
-                and key in name_key(longer)
+                and key != keys[longer]
+                and key in keys[longer]
             ),
             name,
         )

@@ -72,7 +72,6 @@ _HERTZ = re.compile(r"[+-]\d+Hz")
 _STYLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _WEIGHT = re.compile(r"\d+(?:\.\d*)?|\.\d+")
 _ESPEAK_VARIANT = re.compile(r"[A-Za-z][A-Za-z0-9-]*(?:\+[A-Za-z0-9_-]+)?")
-# Characters that do not tell names apart: spaces and the middle dots of transliterated names.
 _NARRATOR_NAMES = (NARRATOR, "旁白")
 
 
