@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import socket
@@ -12,12 +11,12 @@ from array import array
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 from xml.sax.saxutils import escape
 
 import edge_tts
 import pytest
 
+from conftest import NonLoopbackConnect
 from edge_fake import FAULTS, FakeEdgeService, expected_duration, fake_edge_service, sentences_of
 from interview_audio.engines import load_engine
 from interview_audio.engines.base import EngineOptions, Speech
@@ -35,50 +34,15 @@ YUNXI = EdgeVoice("zh-CN-YunxiNeural")
 TEXT = "你好，欢迎收听本期节目。今天我们请到了一位嘉宾！你觉得人工智能会改变什么？"
 FRAME = 0.024  # one MP3 frame: durations agree to within this
 
-# --- keep every test on loopback ---------------------------------------------------------------
-
-
-class NonLoopbackConnect(AssertionError):
-    """A test tried to reach beyond 127.0.0.1 / ::1."""
-
-
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Fail any socket connect to a non-loopback address, from any thread."""
-    attempts: list[str] = []
-    original_connect = socket.socket.connect
-    original_connect_ex = socket.socket.connect_ex
-
-    def check(address: Any) -> None:
-        if isinstance(address, tuple) and address and isinstance(address[0], str):
-            host = address[0].split("%")[0]
-            try:
-                loopback = ipaddress.ip_address(host).is_loopback
-            except ValueError:
-                loopback = host == "localhost"
-            if not loopback:
-                attempts.append(host)
-                raise NonLoopbackConnect(f"test tried to connect to {host}")
-
-    def connect(self: socket.socket, address: Any) -> None:
-        check(address)
-        original_connect(self, address)
-
-    def connect_ex(self: socket.socket, address: Any) -> int:
-        check(address)
-        return original_connect_ex(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-    yield attempts
-    assert not attempts, f"non-loopback connections attempted: {attempts}"
-
 
 def test_guard_blocks_non_loopback(loopback_only: list[str]) -> None:
     with pytest.raises(NonLoopbackConnect):
         socket.create_connection(("192.0.2.1", 9), timeout=0.2)
     assert loopback_only == ["192.0.2.1"]
     loopback_only.clear()
+    with pytest.raises(socket.gaierror):
+        socket.getaddrinfo("speech.platform.bing.com", 443)
+    assert socket.getaddrinfo("localhost", 80)
 
 
 # --- helpers -----------------------------------------------------------------------------------
