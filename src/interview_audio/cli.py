@@ -48,14 +48,46 @@ def _run(action: Callable[[], T]) -> T:
         raise typer.Exit(130) from None
 
 
+def _flags_take_no_value() -> None:
+    """Show flags in --help without a value placeholder (`--dry-run`, not `--dry-run <bool>`).
+
+    typer's rich help (0.29) prints the type after every option, flags included, as if they took
+    a value; its plain help does not. Fixed where the placeholder is made, so every flag of every
+    command, --help itself and any flag added later is shown right.
+    """
+    from typer.core import TyperOption
+
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None or getattr(shown, "skips_flags", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: object) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich.skips_flags = True  # type: ignore[attr-defined]
+    setattr(TyperOption, "display_type_rich", display_type_rich)  # noqa: B010
+
+
+_flags_take_no_value()
+
+
+def _print_version(value: bool) -> None:
+    """--version: print and stop before any command is required (an eager option)."""
+    if value:
+        typer.echo(f"interview-audio {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
-    if version:
-        typer.echo(__version__)
-        raise typer.Exit()
     handler = logging.StreamHandler(sys.stderr)
     if verbose:
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
@@ -400,3 +432,9 @@ def inspect_command(
                 str(number), _clock(mark.start_ms / 1000), _clock(mark.end_ms / 1000), mark.title
             )
         console.print(table)
+
+
+@app.command("version")
+def version_command() -> None:
+    """Print the version."""
+    _print_version(True)
