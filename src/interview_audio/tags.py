@@ -44,6 +44,7 @@ _NO_OFFSET = 0xFFFFFFFF
 _UTF8 = 3
 _COVER_TYPE = 3  # front cover
 _DISPLAY_CHARS = 120
+_MAX_LEAD = 16 << 20  # tags (a cover, a transcript) before the first frame, at most 16 MiB
 _DATE = re.compile(r"(\d{4})(?:\D{1,3}(\d{1,2}))?(?:\D{1,3}(\d{1,2}))?")
 
 
@@ -309,6 +310,11 @@ def read_tags(path: Path) -> InspectResult:
     except failures as exc:
         raise InputError(f"Cannot read {path} as an MP3 ({exc}); give an MP3 file.") from exc
     info = audio.info
+    if not _audio_at_start(path, info):
+        raise InputError(
+            f"{path} is not an MP3 file (no MPEG layer III audio where it should begin); "
+            "give an MP3, such as the episode.mp3 that render wrote."
+        )
     tags = audio.tags
     pairs: list[tuple[str, str]] = []
     chapters: tuple[ChapterMark, ...] = ()
@@ -328,6 +334,32 @@ def read_tags(path: Path) -> InspectResult:
         tags=tuple(pairs),
         chapters=chapters,
     )
+
+
+def _audio_at_start(path: Path, info: Any) -> bool:
+    """Whether MPEG layer III frames begin right after the ID3v2 tags (and any zero padding).
+
+    mutagen searches the first megabyte for any run of frame-like bytes, so it "finds" audio in
+    many binaries; an MP3 has its first frame where the tags end.
+    """
+    if info.sketchy or info.layer != 3:
+        return False
+    offset = int(getattr(info, "frame_offset", 0))
+    if offset > _MAX_LEAD:
+        return False
+    try:
+        with path.open("rb") as file:
+            lead = file.read(offset)
+    except OSError:
+        return False
+    at = 0
+    while lead[at : at + 3] == b"ID3" and len(lead) >= at + _ID3_HEADER:
+        size = 0
+        for byte in lead[at + 6 : at + 10]:
+            size = size << 7 | (byte & 0x7F)
+        footer = _ID3_HEADER if lead[at + 5] & 0x10 else 0
+        at += _ID3_HEADER + size + footer
+    return at <= offset and not lead[at:].strip(b"\x00")
 
 
 def _display(tags: Any) -> list[tuple[str, str]]:
