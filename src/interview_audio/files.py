@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from interview_audio.errors import RenderError
+from interview_audio.errors import InputError, RenderError
 
 log = logging.getLogger(__name__)
 
@@ -65,3 +65,38 @@ def write_text(path: Path, text: str) -> None:
             f"Cannot write {path} ({exc.strerror}); check the folder is writable and has space."
         ) from exc
     log.debug("Wrote %s", path)
+
+
+def check_writable(folder: Path) -> None:
+    """Fail at once when `folder` cannot be created or written, not after hours of synthesis.
+
+    Creates what is missing to find out, writes and removes a probe file, then removes the
+    folders it created, so a render that stops later leaves nothing behind.
+    """
+    made: list[Path] = []
+    try:
+        for directory in [*reversed(folder.parents), folder]:
+            if directory.is_dir():
+                continue
+            try:
+                directory.mkdir()
+            except OSError as exc:
+                reason = "a file is in the way" if directory.exists() else exc.strerror
+                raise InputError(
+                    f"Cannot create the output folder {directory} ({reason}); choose a "
+                    "writable folder with -o."
+                ) from exc
+            made.append(directory)
+        probe = folder / f".write-test{TEMP_MARKER}{uuid.uuid4().hex[:12]}"
+        try:
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise InputError(
+                f"Cannot write in the output folder {folder} ({exc.strerror}); choose a writable "
+                "folder with -o."
+            ) from exc
+    finally:
+        for directory in reversed(made):
+            with contextlib.suppress(OSError):
+                directory.rmdir()

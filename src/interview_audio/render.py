@@ -28,7 +28,7 @@ from interview_audio.engines import select_engine
 from interview_audio.engines.base import EngineOptions, Speech
 from interview_audio.errors import InputError, VoicesError
 from interview_audio.ffmpeg import Mp3Encoder
-from interview_audio.files import atomic_path, write_text
+from interview_audio.files import atomic_path, check_writable, write_text
 from interview_audio.script import Role, Script, dump_yaml, read_script
 from interview_audio.speech import to_speech
 from interview_audio.synthesis import Line, Segment, SynthesisPlan, plan_stats, synthesize
@@ -311,6 +311,8 @@ def render(
     options = options or RenderOptions()
     reporter = reporter or _Silent()
     script = with_chapters(read_script(source), options.chapters)
+    if not options.dry_run:
+        check_writable(episode_folder(options.output, script.title))
     config = load_voices(options.voices)
     engine = select_engine(
         options.engine or config.engine,

@@ -1,0 +1,168 @@
+"""The command line as a new user meets it: version, help, inspect, early output checks."""
+
+from __future__ import annotations
+
+import random
+import re
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from interview_audio import __version__
+from interview_audio.cli import app
+from interview_audio.errors import InputError, VoicesError
+from interview_audio.ffmpeg import ffmpeg_exe
+from interview_audio.render import RenderOptions, render
+from interview_audio.synthesis import Segment, SynthesisPlan
+
+SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
+runner = CliRunner()
+
+
+def test_version_flag_and_command() -> None:
+    for args in (["--version"], ["version"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert result.output.strip() == f"interview-audio {__version__}"
+
+
+def _help_pages() -> list[list[str]]:
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    return [["--help"], *([name, "--help"] for name in group.commands)]
+
+
+@pytest.mark.parametrize("args", _help_pages(), ids=lambda args: " ".join(args))
+def test_help_shows_no_value_after_flags(args: list[str]) -> None:
+    result = runner.invoke(app, args, env={"COLUMNS": "160"}, terminal_width=160)
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.output
+    assert re.search(r"--help\s+Show this message", result.output)
+
+
+def test_help_keeps_value_placeholders_for_options() -> None:
+    result = runner.invoke(app, ["render", "--help"], env={"COLUMNS": "160"}, terminal_width=160)
+    assert re.search(r"--output\s+-o\s+<path>", result.output), result.output
+    assert re.search(r"--dry-run\s+Show what", result.output), result.output
+    assert re.search(r"--split\s+--no-split\s+Also write", result.output), result.output
+
+
+# --- inspect -----------------------------------------------------------------------------------
+
+
+def _encode(path: Path, *options: str) -> Path:
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "sine=duration=1", *options]
+        + [str(path)],
+        check=True,
+        timeout=60,
+    )
+    return path
+
+
+def test_inspect_refuses_a_binary_that_is_not_an_mp3(tmp_path: Path) -> None:
+    # A program with MPEG-like bytes inside: mutagen alone "finds" audio in it.
+    mp3 = _encode(tmp_path / "tone.mp3", "-c:a", "libmp3lame", "-id3v2_version", "0")
+    binary = tmp_path / "x.txt"
+    junk = random.Random(0).randbytes(4096)
+    binary.write_bytes(b"\x7fELF\x02\x01\x01" + junk + mp3.read_bytes())
+
+    result = runner.invoke(app, ["inspect", str(binary)])
+    assert result.exit_code == 2
+    assert "is not an MP3" in result.output
+    assert "Tags" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        ("layer2.mp3", ("-c:a", "mp2")),
+        ("text.mp3", None),
+    ],
+)
+def test_inspect_refuses_other_files(
+    tmp_path: Path, name: str, options: Sequence[str] | None
+) -> None:
+    path = tmp_path / name
+    if options is None:
+        path.write_text("不是音频。\n" * 100, encoding="utf-8")
+    else:
+        _encode(tmp_path / "tone.mp2", *options).rename(path)
+    result = runner.invoke(app, ["inspect", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "MP3" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ("-c:a", "libmp3lame"),
+        ("-c:a", "libmp3lame", "-id3v2_version", "0", "-write_xing", "0"),
+        ("-c:a", "libmp3lame", "-id3v2_version", "3", "-metadata", "title=标题"),
+    ],
+)
+def test_inspect_reads_plain_mp3s(tmp_path: Path, options: Sequence[str]) -> None:
+    mp3 = _encode(tmp_path / "tone.mp3", *options)
+    result = runner.invoke(app, ["inspect", str(mp3)])
+    assert result.exit_code == 0, result.output
+    assert "0:01" in result.output
+
+
+# --- output checked before synthesis -------------------------------------------------------------
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.started_synthesis = False
+
+    def started(self, engine: str, cast: Sequence[str], plan: SynthesisPlan) -> None:
+        self.started_synthesis = True
+
+    def line_done(self, segment: Segment) -> None:
+        return None
+
+    def stage(self, name: str) -> None:
+        return None
+
+
+def _unwritable_outputs(tmp_path: Path) -> list[Path]:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    outputs = [blocker, blocker / "episodes"]
+    if Path("/proc/self").is_dir():
+        outputs.append(Path("/proc/interview-audio-test"))
+    return outputs
+
+
+def test_unwritable_output_fails_before_synthesis(tmp_path: Path) -> None:
+    for output in _unwritable_outputs(tmp_path):
+        recorder = Recorder()
+        options = RenderOptions(output=output, engine="espeak", cache_dir=tmp_path / "cache")
+        with pytest.raises(InputError, match="Cannot create the output folder.*-o"):
+            render(SAMPLE, options, recorder)
+        assert not recorder.started_synthesis, output
+    assert not (tmp_path / "cache").exists()
+
+
+def test_unwritable_output_is_one_line_from_the_cli(tmp_path: Path) -> None:
+    output = _unwritable_outputs(tmp_path)[1]
+    result = runner.invoke(
+        app, ["render", str(SAMPLE), "--engine", "espeak", "-o", str(output), "-q"]
+    )
+    assert result.exit_code == 2
+    assert result.output.startswith("error: Cannot create the output folder")
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_output_check_leaves_no_folders_behind(tmp_path: Path) -> None:
+    voices = tmp_path / "voices.yaml"
+    voices.write_text("engine: nope\n", encoding="utf-8")
+    output = tmp_path / "new" / "episodes"
+    options = RenderOptions(output=output, engine="espeak", voices=voices)
+    with pytest.raises(VoicesError):
+        render(SAMPLE, options)
+    assert not (tmp_path / "new").exists()
