@@ -231,7 +231,21 @@ def preview_command(
     ] = None,
     speaker: Annotated[
         str | None,
-        typer.Option("--speaker", "-s", help="A speaker from voices.yaml, or narrator/host/guest."),
+        typer.Option(
+            "--speaker",
+            "-s",
+            help="narrator, host, guest or a speaker from voices.yaml; with --article, any name "
+            "render prints in the article's cast.",
+        ),
+    ] = None,
+    article: Annotated[
+        Path | None,
+        typer.Option(
+            "--article",
+            "-a",
+            help="Cast --speaker as render casts this article; without TEXT they say their "
+            "first words from it.",
+        ),
     ] = None,
     voice: Annotated[
         str | None,
@@ -249,10 +263,16 @@ def preview_command(
 
     result = _run(
         lambda: preview(
-            text, speaker=speaker, voice=voice, engine=engine, voices_path=voices, output=output
+            text,
+            speaker=speaker,
+            voice=voice,
+            engine=engine,
+            voices_path=voices,
+            article=article,
+            output=output,
         )
     )
-    label = voice_label(result.voice)
+    label = result.cast or voice_label(result.voice)
     typer.echo(f"Wrote {result.path} ({result.duration:.1f} s, {result.engine}: {label})")
 
 

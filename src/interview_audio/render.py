@@ -35,6 +35,7 @@ from interview_audio.synthesis import Line, Segment, SynthesisPlan, plan_stats, 
 from interview_audio.tags import EpisodeTags, write_tags
 from interview_audio.voices import (
     Cast,
+    CastEntry,
     EdgeVoice,
     EspeakVoice,
     KokoroVoice,
@@ -42,6 +43,7 @@ from interview_audio.voices import (
     VoicesConfig,
     cast_voices,
     describe_cast,
+    find_in_cast,
     load_voices,
 )
 
@@ -159,6 +161,7 @@ class PreviewResult:
     voice: Voice
     path: Path
     duration: float
+    cast: str = ""  # with an article: the speaker's line as render prints the cast
 
 
 def resolve_voice(
@@ -193,8 +196,41 @@ def resolve_voice(
         )
     known = ", ".join(["narrator", "host", "guest", *(s.name for s in config.speakers)])
     raise VoicesError(
-        f"{speaker!r} is not in {config.source}. Choose one of: {known}; or use --voice NAME."
+        f"{speaker!r} is not in {config.source}. Choose one of: {known}; or use --voice NAME. "
+        "To hear a speaker of an article as render casts them, add the article: "
+        f"--article ARTICLE --speaker {speaker}."
     )
+
+
+def _cast_for_preview(
+    article: Path, config: VoicesConfig, engine: str, speaker: str
+) -> tuple[CastEntry, str]:
+    """The speaker's voice as render casts the article, and a line they say in it."""
+    script = read_script(article)
+    cast = cast_voices(script, config, engine)
+    entry = find_in_cast(cast, script, config, speaker)
+    if entry is None:
+        known = ", ".join(member.speaker for member in cast.entries)
+        raise VoicesError(
+            f"{speaker!r} does not speak in {article}. Its cast on {engine}: {known} "
+            "(a speaker's other spellings, voices.yaml aliases and host/guest work too)."
+        )
+    if entry is cast.entries[0]:
+        return entry, script.title
+    said = next(turn.paragraphs[0] for turn in script.turns if turn.speaker == entry.speaker)
+    return entry, _opening(said)
+
+
+def _opening(paragraph: str, limit: int = 80) -> str:
+    """The first sentences of a paragraph, up to about `limit` characters: enough to hear."""
+    from interview_audio.speech import split_sentences
+
+    text = ""
+    for sentence in split_sentences(paragraph):
+        if text and len(text) + len(sentence) > limit:
+            break
+        text += sentence
+    return text or paragraph
 
 
 def preview(
@@ -204,22 +240,35 @@ def preview(
     voice: str | None = None,
     engine: str | None = None,
     voices_path: Path | None = None,
+    article: Path | None = None,
     output: Path,
     bitrate: str = "96k",
 ) -> PreviewResult:
-    """Speak one line with one voice into an MP3, so a user can audition it before a render."""
+    """Speak one line with one voice into an MP3, so a user can audition it before a render.
+
+    With `article`, `speaker` is cast exactly as render casts that article (the same
+    `cast_voices`), and without `text` the speaker says their first words from it.
+    """
     if (speaker is None) == (voice is None):
         raise InputError("Give exactly one of --speaker NAME or --voice NAME.")
+    if article is not None and speaker is None:
+        raise InputError("--article picks a speaker of that article: use it with --speaker NAME.")
     config = load_voices(voices_path)
     loaded = select_engine(
         engine or config.engine,
         EngineOptions(kokoro_model=config.kokoro_model, kokoro_voices=config.kokoro_voices),
     )
-    chosen = resolve_voice(config, loaded.name, speaker, voice)
+    cast_line = ""
+    if article is not None and speaker is not None:
+        entry, said = _cast_for_preview(article, config, loaded.name, speaker)
+        chosen, text = entry.voice, text or said
+        cast_line = describe_cast(Cast(loaded.name, (entry,)))[0]
+    else:
+        chosen = resolve_voice(config, loaded.name, speaker, voice)
     loaded.check_voice(chosen)
     speech = loaded.synthesize(to_speech(text or PREVIEW_TEXT, config.lexicon), chosen)
     write_mp3(speech, output, bitrate=bitrate)
-    return PreviewResult(loaded.name, chosen, output, speech.duration)
+    return PreviewResult(loaded.name, chosen, output, speech.duration, cast_line)
 
 
 def write_mp3(speech: Speech, path: Path, *, bitrate: str) -> None:

@@ -314,6 +314,36 @@ def cast_voices(script: Script, config: VoicesConfig, engine: str) -> Cast:
     return Cast(engine, entries)
 
 
+_ROLE_WORDS = {
+    Role.HOST: ("host", "主持人"),
+    Role.GUEST: ("guest", "嘉宾"),
+}
+
+
+def find_in_cast(cast: Cast, script: Script, config: VoicesConfig, name: str) -> CastEntry | None:
+    """The cast entry `name` means in this episode, so a preview sounds exactly as render will.
+
+    `name` may be the narrator, a speaker's name or one of the article's spellings of it, an
+    alias that voices.yaml gives the speaker, or host/guest for the first speaker of that role.
+    """
+    key = name_key(name)
+    if key in {name_key(word) for word in _NARRATOR_NAMES}:
+        return cast.entries[0]
+    by_name = {entry.speaker: entry for entry in cast.entries[1:]}
+    speakers = [speaker for speaker in _speaking_order(script) if speaker.name in by_name]
+    pinned = config.speaker_entry(name)
+    for speaker in speakers:
+        names = (speaker.name, *speaker.aliases)
+        if key in {name_key(n) for n in names} or (
+            pinned is not None and config.speaker_entry(*names) == pinned
+        ):
+            return by_name[speaker.name]
+    for role, words in _ROLE_WORDS.items():
+        if key in {name_key(word) for word in words}:
+            return next((by_name[s.name] for s in speakers if s.role is role), None)
+    return None
+
+
 def describe_cast(cast: Cast) -> list[str]:
     """One line per voice, for printing before a render: `name → voice (where it came from)`."""
     return [

@@ -1,0 +1,118 @@
+"""`preview --article`: every name render prints in an article's cast is heard as render casts it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from mutagen.mp3 import MP3
+from typer.testing import CliRunner
+
+from interview_audio.cli import app
+from interview_audio.errors import InputError, VoicesError
+from interview_audio.render import RenderOptions, preview, render
+from interview_audio.synthesis import Segment, SynthesisPlan
+
+SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
+PACKAGED = Path(__file__).parents[1] / "src" / "interview_audio" / "data" / "voices.yaml"
+runner = CliRunner()
+
+
+class CastRecorder:
+    def __init__(self) -> None:
+        self.cast: tuple[str, ...] = ()
+
+    def started(self, engine: str, cast: Sequence[str], plan: SynthesisPlan) -> None:
+        self.cast = tuple(cast)
+
+    def line_done(self, segment: Segment) -> None:
+        return None
+
+    def stage(self, name: str) -> None:
+        return None
+
+
+def render_cast(tmp_path: Path, voices: Path | None = None) -> dict[str, str]:
+    """Speaker name -> the cast line render prints, from a dry run."""
+    recorder = CastRecorder()
+    options = RenderOptions(output=tmp_path / "out", engine="espeak", voices=voices, dry_run=True)
+    render(SAMPLE, options, recorder)
+    return {line.split(" → ")[0]: line for line in recorder.cast}
+
+
+def test_every_cast_name_previews_with_its_render_voice(tmp_path: Path) -> None:
+    cast = render_cast(tmp_path)
+    sources = " ".join(cast.values())
+    assert "role default: host" in sources and "pool #" in sources  # both ways are covered
+    for name, line in cast.items():
+        result = preview(
+            None, speaker=name, engine="espeak", article=SAMPLE, output=tmp_path / "p.mp3"
+        )
+        assert result.cast == line
+        assert MP3(result.path).info.length > 1.0
+
+
+def test_cli_preview_of_a_name_render_printed(tmp_path: Path) -> None:
+    out = tmp_path / "host.mp3"
+    result = runner.invoke(
+        app,
+        ["preview", "--article", str(SAMPLE), "--speaker", "主持人林晓", "--engine", "espeak"]
+        + ["-o", str(out), "你好。"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "主持人林晓 → cmn+" in result.output and "role default: host" in result.output
+    assert 0.3 < MP3(out).info.length < 5  # the given text, not the article's words
+
+
+@pytest.mark.parametrize(
+    ("asked", "meant"),
+    [
+        ("主持人 林晓", "主持人林晓"),  # spacing and width do not count, as in voices.yaml
+        ("ＣＨＥＮ  MO", "陈默"),  # a voices.yaml alias
+        ("host", "主持人林晓"),
+        ("guest", "陈默"),  # the first guest to speak
+        ("旁白", "narrator"),
+    ],
+)
+def test_other_spellings_and_roles(tmp_path: Path, asked: str, meant: str) -> None:
+    voices = tmp_path / "voices.yaml"
+    text = PACKAGED.read_text(encoding="utf-8").replace(
+        "speakers:\n",
+        "speakers:\n  陈默:\n    aliases: [Chen Mo]\n    espeak: {variant: cmn+f4}\n",
+        1,
+    )
+    voices.write_text(text, encoding="utf-8")
+    cast = render_cast(tmp_path, voices)
+    result = preview(
+        "你好。",
+        speaker=asked,
+        engine="espeak",
+        voices_path=voices,
+        article=SAMPLE,
+        output=tmp_path / "p.mp3",
+    )
+    assert result.cast == cast[meant]
+    if meant == "陈默":
+        assert "cmn+f4" in result.cast and "voices.yaml speakers" in result.cast
+
+
+def test_a_name_not_in_the_article_lists_its_cast(tmp_path: Path) -> None:
+    with pytest.raises(VoicesError) as error:
+        preview(None, speaker="山姆", engine="espeak", article=SAMPLE, output=tmp_path / "p.mp3")
+    message = str(error.value)
+    assert "does not speak in" in message
+    assert "narrator, 主持人林晓, 陈默, 周一鸣" in message
+
+
+def test_without_article_the_error_says_how(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["preview", "--speaker", "主持人林晓", "--engine", "espeak", "-o", str(tmp_path / "p")]
+    )
+    assert result.exit_code == 2
+    assert "--article ARTICLE --speaker 主持人林晓" in result.output
+
+
+def test_article_needs_a_speaker(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="--speaker"):
+        preview(None, voice="cmn+f3", article=SAMPLE, output=tmp_path / "p.mp3")
