@@ -299,11 +299,13 @@ def test_check_voice_rejects_unknown_names(fake: FakeEdgeService, tmp_path: Path
         EdgeVoice("Microsoft Server Speech Text to Speech Voice (zh-CN, YunxiNeural)")
     )
     with pytest.raises(VoicesError) as error:
-        engine.check_voice(EdgeVoice("zh-CN-NobodyNeural"))
+        engine.check_voice(EdgeVoice("zh-CN-YunxiNeurall"))
     message = str(error.value)
-    assert "zh-CN-NobodyNeural" in message
-    assert "zh-CN-XiaoxiaoNeural" in message and "zh-CN-YunyangNeural" in message
-    assert "en-US-AriaNeural" not in message
+    assert "'zh-CN-YunxiNeurall' does not exist: did you mean zh-CN-YunxiNeural" in message
+    assert "en-US-AriaNeural" not in message and "zh-HK-HiuMaanNeural" not in message
+    with pytest.raises(VoicesError) as error:
+        engine.check_voice(EdgeVoice("Nobody"))
+    assert "voices --engine edge --locale zh-CN" in str(error.value)
     with pytest.raises(VoicesError, match="edge voice"):
         engine.check_voice(KokoroVoice("zf_xiaobei"))
 

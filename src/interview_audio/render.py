@@ -42,6 +42,7 @@ from interview_audio.voices import (
     Voice,
     VoicesConfig,
     cast_voices,
+    check_voices,
     describe_cast,
     find_in_cast,
     load_voices,
@@ -265,7 +266,7 @@ def preview(
         cast_line = describe_cast(Cast(loaded.name, (entry,)))[0]
     else:
         chosen = resolve_voice(config, loaded.name, speaker, voice)
-    loaded.check_voice(chosen)
+    check_voices(config, [chosen], loaded.check_voice)
     speech = loaded.synthesize(to_speech(text or PREVIEW_TEXT, config.lexicon), chosen)
     write_mp3(speech, output, bitrate=bitrate)
     return PreviewResult(loaded.name, chosen, output, speech.duration, cast_line)
@@ -372,8 +373,7 @@ def render(
         ),
     )
     cast = cast_voices(script, config, engine.name)
-    for entry in cast.entries:
-        engine.check_voice(entry.voice)
+    check_voices(config, (entry.voice for entry in cast.entries), engine.check_voice)
     plan = plan_episode(script, cast, options.intro, config.lexicon)
     cache = Cache(options.cache_dir or default_cache_dir()) if options.use_cache else None
     stats = plan_stats(plan.lines, engine.identity, cache)

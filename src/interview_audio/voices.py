@@ -6,9 +6,11 @@ this module only knows what a speaker sounds like.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import ClassVar
@@ -64,6 +66,10 @@ SPEED_RANGE = (0.5, 2.0)
 ESPEAK_RATE_RANGE = (80, 450)
 ESPEAK_PITCH_RANGE = (0, 100)
 PAUSE_RANGE = (0.0, 10.0)
+# Suggestions for a mistyped name: difflib ratio of the best match, and how far below it others
+# may be and still be shown.
+_CLOSE = 0.6
+_AS_CLOSE = 0.05
 # A mix's weights must add up to one, within this much (people write thirds as 0.33).
 _MIX_TOLERANCE = 0.011
 
@@ -132,10 +138,20 @@ class VoicesConfig:
     lexicon: tuple[tuple[str, str], ...]
     kokoro_model: Path | None
     kokoro_voices: Path | None
+    # Where the file sets each voice, for errors; not part of what the file says.
+    places: tuple[tuple[Voice, str], ...] = field(default=(), compare=False)
 
     @property
     def source(self) -> str:
         return str(self.path) if self.path is not None else PACKAGED_SOURCE
+
+    def locate(self, voice: Voice, error: VoicesError) -> VoicesError:
+        """`error` about `voice`, prefixed with where this file sets that voice (if it does)."""
+        places = [place for known, place in self.places if known == voice]
+        if not places:
+            return error
+        also = f" (also set at {'; '.join(places[1:])})" if len(places) > 1 else ""
+        return VoicesError(f"{places[0]}{also}: {error}")
 
     def role_voices(self, role: Role) -> VoiceSet | None:
         return next((voices for name, voices in self.roles if name is role), None)
@@ -201,6 +217,56 @@ def voice_label(voice: Voice) -> str:
     if isinstance(voice, KokoroVoice):
         return f"{voice.style} speed {voice.speed:g}"
     return f"{voice.variant} rate {voice.rate} pitch {voice.pitch}"
+
+
+def closest(name: str, choices: Iterable[str], count: int = 3) -> list[str]:
+    """The valid names closest to a mistyped one (difflib), best first; case does not count.
+
+    Only names about as close as the best one are kept: voice names share long parts
+    (`zh-CN-…Neural`), so a loose cutoff alone would suggest voices that merely share those.
+    """
+    folded: dict[str, str] = {}
+    for choice in choices:
+        folded.setdefault(choice.casefold(), choice)
+    matcher = difflib.SequenceMatcher(b=name.casefold())
+    scored: list[tuple[float, str]] = []
+    for key, choice in folded.items():
+        matcher.set_seq1(key)
+        scored.append((matcher.ratio(), choice))
+    scored.sort(key=lambda pair: -pair[0])
+    if not scored or scored[0][0] < _CLOSE:
+        return []
+    floor = scored[0][0] - _AS_CLOSE
+    return [choice for ratio, choice in scored[:count] if ratio >= floor]
+
+
+def did_you_mean(names: Sequence[str]) -> str:
+    """`did you mean a, b or c?`, or "" when nothing is close."""
+    if not names:
+        return ""
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    return f"did you mean {listed}?"
+
+
+def suggest(name: str, choices: Iterable[str], whole_list: int = 10) -> str:
+    """`did you mean …?` for the valid names closest to `name`. When none is close, a short
+    list of choices is given whole; for a long one, "" (callers point at `voices`)."""
+    names = list(choices)
+    hint = did_you_mean(closest(name, names))
+    if not hint and len(names) <= whole_list:
+        hint = f"choose from {', '.join(sorted(names))}."
+    return hint
+
+
+def check_voices(
+    config: VoicesConfig, voices: Iterable[Voice], check: Callable[[Voice], None]
+) -> None:
+    """Run an engine's `check_voice` on each voice; an error names where voices.yaml sets it."""
+    for voice in voices:
+        try:
+            check(voice)
+        except VoicesError as exc:
+            raise config.locate(voice, exc) from None
 
 
 def kokoro_mix(style: str) -> tuple[tuple[str, float], ...]:
@@ -412,20 +478,22 @@ def _config(root: yamlfile.Node, path: Path | None) -> VoicesConfig:
             )
     base = path.parent if path is not None else Path.cwd()
     model, voices = _kokoro_files(sections.get("kokoro"), base)
+    places: list[tuple[Voice, str]] = []
     return VoicesConfig(
         path=path,
         engine=engine,
-        narrator=_full_set(sections["narrator"], labels["narrator"]),
+        narrator=_full_set(sections["narrator"], labels["narrator"], places),
         roles=tuple(
-            (Role(name), _full_set(node, label))
+            (Role(name), _full_set(node, label, places))
             for name, label, node in _entries(sections.get("roles"), _ROLE_KEYS)
         ),
-        speakers=_speakers(sections.get("speakers")),
-        pool=tuple(_full_set(node, node) for node in _elements(sections.get("pool"))),
+        speakers=_speakers(sections.get("speakers"), places),
+        pool=tuple(_full_set(node, node, places) for node in _elements(sections.get("pool"))),
         pauses=_pauses(sections.get("pauses")),
         lexicon=_lexicon(sections.get("lexicon")),
         kokoro_model=model,
         kokoro_voices=voices,
+        places=tuple(places),
     )
 
 
@@ -463,19 +531,25 @@ def _lexicon(node: yamlfile.Node | None) -> tuple[tuple[str, str], ...]:
 
 
 def _voices(
-    node: yamlfile.Node, extra: tuple[str, ...] = ()
+    node: yamlfile.Node, places: list[tuple[Voice, str]], extra: tuple[str, ...] = ()
 ) -> tuple[dict[str, yamlfile.Node], EdgeVoice | None, KokoroVoice | None, EspeakVoice | None]:
-    """The engine entries of a voice set; keys in `extra` are handed back unread."""
+    """The engine entries of a voice set, each noted in `places`; keys in `extra` are handed
+    back unread."""
     fields = dict(node.items(VoicesError, (*extra, *ENGINE_NAMES)))
     edge = _edge(fields["edge"]) if "edge" in fields else None
     kokoro = _kokoro(fields["kokoro"]) if "kokoro" in fields else None
     espeak = _espeak(fields["espeak"]) if "espeak" in fields else None
+    for voice in (edge, kokoro, espeak):
+        if voice is not None:
+            places.append((voice, fields[voice.engine].place))
     return fields, edge, kokoro, espeak
 
 
-def _full_set(node: yamlfile.Node, label: yamlfile.Node) -> VoiceSet:
+def _full_set(
+    node: yamlfile.Node, label: yamlfile.Node, places: list[tuple[Voice, str]]
+) -> VoiceSet:
     """A voice set that must work on every engine (narrator, roles, pool); `label` names it."""
-    _, edge, kokoro, espeak = _voices(node)
+    _, edge, kokoro, espeak = _voices(node, places)
     if edge is None:
         raise label.fail(
             VoicesError,
@@ -487,13 +561,15 @@ def _full_set(node: yamlfile.Node, label: yamlfile.Node) -> VoiceSet:
     return VoiceSet(edge, kokoro, espeak if espeak is not None else EspeakVoice())
 
 
-def _speakers(node: yamlfile.Node | None) -> tuple[SpeakerVoices, ...]:
+def _speakers(
+    node: yamlfile.Node | None, places: list[tuple[Voice, str]]
+) -> tuple[SpeakerVoices, ...]:
     entries: list[SpeakerVoices] = []
     owners: dict[str, str] = {}
     for name, label, entry_node in _entries(node, None):
         if not name.strip():
             raise label.fail(VoicesError, "a speaker needs a name.")
-        fields, edge, kokoro, espeak = _voices(entry_node, ("aliases",))
+        fields, edge, kokoro, espeak = _voices(entry_node, places, ("aliases",))
         alias_nodes = _elements(fields.get("aliases"))
         aliases = tuple(item.string(VoicesError).strip() for item in alias_nodes)
         for alias, alias_node in zip((name, *aliases), (label, *alias_nodes), strict=True):

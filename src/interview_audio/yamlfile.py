@@ -27,9 +27,14 @@ class Node:
     def line(self) -> int:
         return self.node.start_mark.line + 1
 
-    def fail(self, error: type[InterviewAudioError], message: str) -> InterviewAudioError:
+    @property
+    def place(self) -> str:
+        """Where the node is, as errors name it: `voices.yaml line 12 under narrator.espeak`."""
         where = f" under {self.path}" if self.path else ""
-        return error(f"{self.source} line {self.line}{where}: {message}")
+        return f"{self.source} line {self.line}{where}"
+
+    def fail(self, error: type[InterviewAudioError], message: str) -> InterviewAudioError:
+        return error(f"{self.place}: {message}")
 
     @property
     def is_null(self) -> bool:

@@ -34,7 +34,7 @@ from interview_audio.errors import (
     SynthesisError,
     VoicesError,
 )
-from interview_audio.voices import EdgeVoice, Voice
+from interview_audio.voices import EdgeVoice, Voice, suggest
 
 log = logging.getLogger(__name__)
 
@@ -515,10 +515,11 @@ class EdgeEngine:
         names = {str(item.get(key, "")) for item in items for key in ("ShortName", "Name")}
         if edge_voice.name in names:
             return
-        choices = ", ".join(info.name for info in self.voices("zh-CN"))
+        short = [str(item["ShortName"]) for item in items]
+        hint = suggest(edge_voice.name, short) or "no voice name is close."
         raise VoicesError(
-            f"Edge voice {edge_voice.name!r} does not exist. zh-CN voices: {choices}. "
-            "Run `interview-audio voices --engine edge` to see every locale."
+            f"Edge voice {edge_voice.name!r} does not exist: {hint} "
+            "`interview-audio voices --engine edge --locale zh-CN` lists the Mandarin voices."
         )
 
     def _voices(self) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from typing import ClassVar, Self
 
 from interview_audio.engines.base import EngineOptions, SentenceTiming, Speech, VoiceInfo
 from interview_audio.errors import EngineError, EngineUnavailable, VoicesError
-from interview_audio.voices import EspeakVoice, Voice
+from interview_audio.voices import EspeakVoice, Voice, closest, did_you_mean
 
 log = logging.getLogger(__name__)
 
@@ -308,9 +308,12 @@ class EspeakEngine:
                 f"{', '.join(LANGUAGES)}, optionally followed by +variant (e.g. cmn+f3)."
             )
         if plus and variant not in self._library.variants:
+            near = closest(variant, self._library.variants)
+            hint = did_you_mean([f"{language}+{name}" for name in near])
             raise VoicesError(
-                f"Unknown eSpeak NG variant {variant!r} in {espeak_voice.variant!r}: choose one "
-                f"of {', '.join(self._library.variants)} (e.g. {language}+f3)."
+                f"Unknown eSpeak NG voice {espeak_voice.variant!r} (no variant {variant!r}): "
+                f"{hint or f'write {language}+ and a variant, like {language}+f3.'} "
+                f"`interview-audio voices --engine espeak` lists all {len(self._library.variants)}."
             )
         _check_range("rate", espeak_voice.rate, RATE_RANGE, "words per minute")
         _check_range("pitch", espeak_voice.pitch, PITCH_RANGE, "")

@@ -33,7 +33,7 @@ from interview_audio.engines.espeak import (
 )
 from interview_audio.errors import EngineError, EngineUnavailable, VoicesError
 from interview_audio.speech import load_jieba
-from interview_audio.voices import KokoroVoice, Voice, kokoro_mix
+from interview_audio.voices import KokoroVoice, Voice, kokoro_mix, suggest
 
 if TYPE_CHECKING:
     import numpy as np
@@ -505,19 +505,21 @@ class StyleMix:
 
 def parse_style(style: str, choices: Mapping[str, object]) -> StyleMix:
     """Read a style by voices.yaml's rule (`kokoro_mix`) and check its names against the model's."""
-    valid = ", ".join(sorted(choices))
     try:
         mix = kokoro_mix(style)
     except ValueError as exc:
         raise VoicesError(
-            f"Bad Kokoro style {style!r}: {exc}. Use one of {valid}, or mix them as "
-            "name*weight+name*weight with weights adding up to 1 (e.g. jm_kumo*0.7+jf_alpha*0.3)."
+            f"Bad Kokoro style {style!r}: {exc}. Write a style name (`interview-audio voices "
+            "--engine kokoro` lists them), or mix them as name*weight+name*weight with weights "
+            "adding up to 1 (e.g. jm_kumo*0.7+jf_alpha*0.3)."
         ) from exc
     unknown = next((name for name, _ in mix if name not in choices), None)
     if unknown is not None:
+        hint = suggest(unknown, choices) or "no style is close."
         raise VoicesError(
-            f"Unknown Kokoro style {unknown!r} in {style!r}: choose from {valid}, or mix them "
-            "as name*weight+name*weight (e.g. jm_kumo*0.7+jf_alpha*0.3)."
+            f"Unknown Kokoro style {unknown!r} in {style!r}: {hint} "
+            f"`interview-audio voices --engine kokoro` lists all {len(choices)}; mix them as "
+            "name*weight+name*weight (e.g. jm_kumo*0.7+jf_alpha*0.3)."
         )
     total = sum(weight for _, weight in mix)
     return StyleMix(tuple((name, weight / total) for name, weight in mix))
