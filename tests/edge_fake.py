@@ -223,7 +223,8 @@ class FakeEdgeService:
     """The fake service on 127.0.0.1 and an ephemeral port, served from a background thread.
 
     `seconds_per_char` sets how long the audio for each character of text lasts (divided by
-    the requested rate), so a caller can predict durations. `schedule` lists the fault (or
+    the requested rate), so a caller can predict durations. `message_interval` spaces the audio
+    messages out in time: a slow answer that keeps flowing, unlike a stall. `schedule` lists the fault (or
     None) for each coming synthesis request in order; once it runs out, each request is
     faulted with probability `fault_rate`, the kind drawn from `faults` by a seeded RNG.
     """
@@ -238,6 +239,7 @@ class FakeEdgeService:
         seed: int = 0,
         seconds_per_char: float = 0.2,
         frames_per_message: int = 16,
+        message_interval: float = 0.0,
         voices: Sequence[dict[str, Any]] = VOICES,
         voice_list_status: int = 200,
     ) -> None:
@@ -251,6 +253,7 @@ class FakeEdgeService:
         self.schedule = list(schedule)
         self.seconds_per_char = seconds_per_char
         self.frames_per_message = frames_per_message
+        self.message_interval = message_interval
         self.voices = list(voices)
         self.voice_list_status = voice_list_status
         self.stats = FakeStats()
@@ -497,6 +500,8 @@ class FakeEdgeService:
                 )
                 await ws.send_bytes(_audio_frame(request_id, stream_id, payload))
                 sent += count
+                if self.message_interval > 0:
+                    await asyncio.sleep(self.message_interval)
             if kind == "stall":
                 await self._stall(ws)
                 return

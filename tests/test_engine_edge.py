@@ -15,9 +15,12 @@ from xml.sax.saxutils import escape
 
 import edge_tts
 import pytest
+from typer.testing import CliRunner
 
 from conftest import NonLoopbackConnect
 from edge_fake import FAULTS, FakeEdgeService, expected_duration, fake_edge_service, sentences_of
+from edge_fake import VOICES as FAKE_VOICES
+from interview_audio.cli import app
 from interview_audio.engines import load_engine
 from interview_audio.engines.base import EngineOptions, Speech
 from interview_audio.engines.edge import (
@@ -54,9 +57,16 @@ def fake() -> Iterator[FakeEdgeService]:
 
 
 def make_engine(
-    tmp_path: Path, *, jobs: int = 4, timeout: float = 2.0, retries: int = 4
+    tmp_path: Path,
+    *,
+    jobs: int = 4,
+    timeout: float = 2.0,
+    retries: int = 4,
+    stall_timeout: float = 10.0,
 ) -> EdgeEngine:
-    options = EngineOptions(jobs=jobs, timeout=timeout, retries=retries)
+    options = EngineOptions(
+        jobs=jobs, timeout=timeout, retries=retries, stall_timeout=stall_timeout
+    )
     return EdgeEngine(options, cache_dir=tmp_path, backoff_base=0.01, backoff_cap=0.05)
 
 
@@ -194,6 +204,35 @@ def test_endless_faults_give_a_clear_error(kind: str, reason: str, tmp_path: Pat
     assert service.stats.completed == 0
 
 
+def test_a_stalled_service_is_given_up_on_by_silence(tmp_path: Path) -> None:
+    # The service accepts, starts its turn, sends a little, then nothing: the per-request total
+    # (3 s) is not what ends it, the silence (0.5 s) is, and only twice.
+    engine = make_engine(tmp_path, timeout=3.0, retries=5, stall_timeout=0.5)
+    with (
+        FakeEdgeService(fault_rate=1.0, faults=["stall"]) as service,
+        pytest.raises(SynthesisError) as error,
+    ):
+        engine.synthesize(TEXT, YUNXI)
+    message = str(error.value)
+    assert "stalled" in message and "nothing for 0.5 s, 2 times in a row" in message
+    assert "--engine kokoro" in message
+    assert service.stats.requests == 2
+    assert engine.retry_count == 1
+
+
+def test_a_slow_answer_that_keeps_flowing_is_not_a_stall(tmp_path: Path) -> None:
+    text = "慢慢地说一句话。"
+    engine = make_engine(tmp_path, timeout=20.0, retries=0, stall_timeout=0.5)
+    # About 2 s of audio in 4-frame messages every 0.1 s: 2.2 s of streaming, no gap of 0.5 s.
+    with FakeEdgeService(message_interval=0.1, frames_per_message=4) as service:
+        started = time.monotonic()
+        speech = engine.synthesize(text, YUNXI)
+        took = time.monotonic() - started
+    assert took > 4 * 0.5  # the whole answer took far longer than the silence allowed
+    assert_complete(speech, text)
+    assert service.stats.completed == 1 and engine.retry_count == 0
+
+
 def test_protocol_change_fails_at_once(tmp_path: Path) -> None:
     engine = make_engine(tmp_path)
     with (
@@ -282,6 +321,109 @@ def test_voice_list_failure_without_cache_is_engine_unavailable(tmp_path: Path) 
     with FakeEdgeService(voice_list_status=500), pytest.raises(EngineUnavailable) as error:
         make_engine(tmp_path).voices()
     assert "voice list" in str(error.value)
+
+
+def _cache_only(tmp_path: Path, locales: tuple[str, ...]) -> Path:
+    """A fresh cache file, as an earlier run left it, holding only voices of `locales`."""
+    path = tmp_path / VOICE_CACHE_FILE
+    voices = [voice for voice in FAKE_VOICES if voice["Locale"] in locales]
+    path.write_text(json.dumps({"fetched_at": time.time(), "voices": voices}), encoding="utf-8")
+    return path
+
+
+def test_cached_list_without_the_locale_is_fetched_again(
+    fake: FakeEdgeService, tmp_path: Path
+) -> None:
+    path = _cache_only(tmp_path, ("en-US",))
+    engine = make_engine(tmp_path)
+    assert {v.name for v in engine.voices("en-US")} == {
+        "en-US-AriaNeural",
+        "en-US-GuyNeural",
+        "en-US-EmmaMultilingualNeural",
+    }
+    assert fake.stats.voice_list_requests == 0  # a fresh cache that has what is asked
+
+    zh = engine.voices("zh-CN")
+    assert "zh-CN-YunxiNeural" in {v.name for v in zh}
+    assert fake.stats.voice_list_requests == 1
+    assert len(json.loads(path.read_text(encoding="utf-8"))["voices"]) == len(fake.voices)
+    assert engine.voices("xx-YY") == []  # fetched once this run: not again
+    assert fake.stats.voice_list_requests == 1
+
+
+def test_cached_list_without_the_voice_is_fetched_again(
+    fake: FakeEdgeService, tmp_path: Path
+) -> None:
+    _cache_only(tmp_path, ("en-US",))
+    make_engine(tmp_path).check_voice(YUNXI)
+    assert fake.stats.voice_list_requests == 1
+
+
+def test_refresh_fetches_even_a_fresh_cache(fake: FakeEdgeService, tmp_path: Path) -> None:
+    _cache_only(tmp_path, ("zh-CN", "en-US"))
+    engine = make_engine(tmp_path)
+    engine.voices("zh-CN")
+    assert fake.stats.voice_list_requests == 0
+    assert "zh-HK-HiuMaanNeural" in {v.name for v in engine.voices(refresh=True)}
+    assert fake.stats.voice_list_requests == 1
+
+
+def test_voices_refresh_from_the_cli(
+    fake: FakeEdgeService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    _cache_only(tmp_path, ("en-US",))
+    runner = CliRunner()
+    args = ["voices", "--engine", "edge", "--locale", "zh-TW"]
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "zh-TW-HsiaoChenNeural" in result.output  # the partial cache was fetched again
+    result = runner.invoke(app, [*args, "--refresh"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert fake.stats.voice_list_requests == 2
+
+
+def test_partial_cache_offline_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    _cache_only(tmp_path, ("en-US",))
+    with caplog.at_level(logging.WARNING):
+        assert make_engine(tmp_path).voices("zh-CN") == []
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "cached Edge voice list has no zh-CN voices" in warning
+    assert "could not be reached (no network or DNS)" in warning
+
+
+# --- offline -----------------------------------------------------------------------------------
+
+INTERNALS = ("ssl", "0x", "SSLContext", "Error", "Cannot connect to host", "bing.com")
+
+
+def test_offline_voice_list_error_is_plain(tmp_path: Path) -> None:
+    # No fake: the client asks the real host, and this suite resolves no names (conftest).
+    with pytest.raises(EngineUnavailable) as error:
+        make_engine(tmp_path).check_voice(YUNXI)
+    message = str(error.value)
+    assert "the Edge service could not be reached (no network or DNS)" in message
+    assert "Check the network connection" in message and "--engine kokoro" in message
+    assert not [word for word in INTERNALS if word in message], message
+
+
+def test_offline_synthesis_error_is_plain(tmp_path: Path) -> None:
+    with pytest.raises(SynthesisError) as error:
+        make_engine(tmp_path, retries=1).synthesize(TEXT, YUNXI)
+    message = str(error.value)
+    assert "the Edge service could not be reached (no network or DNS)" in message
+    assert not [word for word in INTERNALS if word in message], message
+
+
+def test_offline_from_the_cli_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    result = CliRunner().invoke(
+        app, ["preview", "--speaker", "narrator", "--engine", "edge", "-o", str(tmp_path / "p")]
+    )
+    assert result.exit_code == 1
+    (line,) = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert "could not be reached (no network or DNS)" in line
+    assert not [word for word in INTERNALS if word in line], line
 
 
 def test_cache_dir_from_environment(

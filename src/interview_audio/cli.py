@@ -196,6 +196,12 @@ def voices_command(
         str | None, typer.Option("--locale", help="Only voices of this locale, e.g. zh-CN.")
     ] = None,
     voices: VoicesOpt = None,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            "--refresh", help="Fetch the Edge voice list again instead of using the cached one."
+        ),
+    ] = False,
 ) -> None:
     """List the voices an engine offers and which ones voices.yaml uses."""
     from rich.console import Console
@@ -212,7 +218,7 @@ def voices_command(
             EngineOptions(kokoro_model=config.kokoro_model, kokoro_voices=config.kokoro_voices),
         )
     )
-    offered = _run(lambda: loaded.voices(locale))
+    offered = _run(lambda: loaded.voices(locale, refresh=refresh))
     users = voice_users(config, loaded.name)
     table = Table(title=f"{loaded.name} voices" + (f" ({locale})" if locale else ""))
     for column in ("voice", "gender", "locale", "notes", "used in voices.yaml by"):
@@ -222,6 +228,11 @@ def voices_command(
             info.name, info.gender, info.locale, info.notes, ", ".join(users.get(info.name, ()))
         )
     Console().print(table)
+    if not offered:
+        typer.echo(
+            f"{loaded.name} offers no voices"
+            + (f" for {locale}; leave out --locale to see them all." if locale else ".")
+        )
 
 
 @app.command("preview")

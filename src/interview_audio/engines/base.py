@@ -46,7 +46,8 @@ class EngineOptions:
     """Per-run settings from flags and voices.yaml that change how, not what, an engine speaks."""
 
     jobs: int | None = None
-    timeout: float = 60.0
+    timeout: float = 60.0  # seconds a network engine may take for one request, all told
+    stall_timeout: float = 10.0  # seconds without a message before a request counts as stalled
     retries: int = 5
     kokoro_model: Path | None = None
     kokoro_voices: Path | None = None
@@ -68,8 +69,9 @@ class Engine(Protocol):
     def synthesize(self, text: str, voice: Voice) -> Speech:
         """Speak `text` (already speech-normalized) with `voice`; raise EngineError on failure."""
 
-    def voices(self, locale: str | None = None) -> list[VoiceInfo]:
-        """The voices this engine offers, optionally for one locale."""
+    def voices(self, locale: str | None = None, *, refresh: bool = False) -> list[VoiceInfo]:
+        """The voices this engine offers, optionally for one locale; `refresh` asks the source
+        again instead of a cached list (engines whose list is local ignore it)."""
 
     def check_voice(self, voice: Voice) -> None:
         """Raise VoicesError naming the valid choices when `voice` does not exist here."""

@@ -2,15 +2,17 @@
 
 The client (7.3.1) truncates audio silently when the connection drops, hangs when the service
 stalls and cuts long texts mid-sentence, wherever a space falls. So this engine splits
-text at sentence ends itself, bounds every request with its own timeout, checks each answer
-for truncation (decoded length and sentence coverage) and retries with backoff before giving
-up with a SynthesisError.
+text at sentence ends itself, bounds every request with its own timeout, notices a stall by
+silence (no message for `stall_timeout` seconds, however long the whole answer may take),
+checks each answer for truncation (decoded length and sentence coverage) and retries with
+backoff before giving up with a SynthesisError.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import io
 import json
 import logging
@@ -18,9 +20,10 @@ import math
 import os
 import random
 import re
+import socket
 import threading
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -58,6 +61,10 @@ CACHE_ENV = "INTERVIEW_AUDIO_CACHE_DIR"
 RATE_OR_VOLUME = re.compile(r"^[+-]\d+%$")
 PITCH = re.compile(r"^[+-]\d+Hz$")
 OFFLINE_HINT = "use an offline engine (--engine kokoro or --engine espeak)"
+UNREACHABLE = "the Edge service could not be reached (no network or DNS)"
+# A request that stalls this many times is not tried again: a service that goes silent twice on
+# the same text is not coming back within a render, and each stall costs stall_timeout seconds.
+STALL_ATTEMPTS = 2
 
 
 class _Retryable(Exception):
@@ -69,6 +76,34 @@ class _Retryable(Exception):
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)
         self.hint = hint
+
+
+class _Stalled(_Retryable):
+    """The connection stayed open but the service sent nothing for `stall_timeout` seconds."""
+
+
+def describe_failure(exc: BaseException) -> str:
+    """What went wrong talking to the service, in words a user can act on (nothing internal:
+    no exception class names, addresses or SSL objects)."""
+    import aiohttp
+
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and cause not in chain:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    if any(isinstance(e, (aiohttp.ClientConnectorDNSError, socket.gaierror)) for e in chain):
+        return UNREACHABLE
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        reason = exc.os_error.strerror or "connection failed"
+        return f"the Edge service could not be reached ({reason.lower()})"
+    if isinstance(exc, TimeoutError):
+        return "the Edge service did not answer in time"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"the Edge service answered HTTP {exc.status}"
+    if isinstance(exc, (aiohttp.ClientError, OSError)):
+        return "the connection to the Edge service failed"
+    return "the Edge service sent an answer that could not be read"
 
 
 @dataclass(frozen=True)
@@ -242,6 +277,25 @@ async def _fetch_voices(timeout: float) -> list[dict[str, Any]]:
     return [dict(item) for item in data if isinstance(item, dict)]
 
 
+def _voice_info(item: dict[str, Any]) -> VoiceInfo:
+    return VoiceInfo(
+        name=str(item["ShortName"]),
+        gender=str(item.get("Gender", "")),
+        locale=str(item.get("Locale", "")),
+        notes=", ".join(str(tag) for tag in item.get("VoiceTag", {}).get("VoicePersonalities", [])),
+    )
+
+
+def _has_voice(items: list[dict[str, Any]], name: str) -> bool:
+    """Whether the list holds `name`, as a short name or a full `Microsoft Server …` name."""
+    return any(name in (item.get("ShortName"), item.get("Name")) for item in items)
+
+
+def _age(timestamp: float) -> str:
+    hours = max(0.0, time.time() - timestamp) / 3600
+    return f"{hours:.0f} hours ago" if hours < 48 else f"{hours / 24:.0f} days ago"
+
+
 def reachable(timeout: float = 3.0) -> bool:
     """Whether the Edge service answers: its voice list arrives within `timeout` seconds."""
     try:
@@ -281,11 +335,12 @@ class EdgeEngine:
             )
         if options.jobs is not None and options.jobs < 1:
             raise EngineError(f"--jobs must be 1 or more, not {options.jobs}.")
-        if options.retries < 0 or options.timeout <= 0:
-            raise EngineError("Retries must be 0 or more and the timeout more than 0 seconds.")
+        if options.retries < 0 or options.timeout <= 0 or options.stall_timeout <= 0:
+            raise EngineError("Retries must be 0 or more and the timeouts more than 0 seconds.")
         self._version = version
         self._jobs = options.jobs or DEFAULT_JOBS
         self._timeout = options.timeout
+        self._stall_timeout = options.stall_timeout
         self._attempts = options.retries + 1
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
@@ -294,6 +349,7 @@ class EdgeEngine:
         self._lock = threading.Lock()
         self._voices_lock = threading.Lock()
         self._voice_list: list[dict[str, Any]] | None = None
+        self._voice_list_fetched = False  # from the service in this run, not from the cache file
         self._retry_count = 0
 
     @classmethod
@@ -344,11 +400,19 @@ class EdgeEngine:
 
     async def _speak_chunk(self, chunk: str, voice: EdgeVoice) -> _Clip:
         reason = hint = ""
+        stalls = 0
         for attempt in range(1, self._attempts + 1):
             try:
                 return await self._attempt(chunk, voice)
             except _Retryable as exc:
                 reason, hint = str(exc), exc.hint
+                stalls = stalls + 1 if isinstance(exc, _Stalled) else 0
+            if stalls >= STALL_ATTEMPTS:
+                raise SynthesisError(
+                    f"The Edge TTS service stalled: it accepted the request, then sent nothing "
+                    f"for {self._stall_timeout:g} s, {stalls} times in a row. Try again later, "
+                    f"or {OFFLINE_HINT}."
+                )
             if attempt == self._attempts:
                 break
             delay = random.uniform(
@@ -404,7 +468,7 @@ class EdgeEngine:
                 f"or {OFFLINE_HINT}."
             ) from exc
         except (aiohttp.ClientError, OSError) as exc:
-            raise _Retryable(f"connection failed ({type(exc).__name__}: {exc})") from exc
+            raise _Retryable(describe_failure(exc)) from exc
         except (UnknownResponse, UnexpectedResponse, KeyError, TypeError, ValueError) as exc:
             raise SynthesisError(
                 f"The Edge TTS service answered in a way edge-tts {self._version} does not "
@@ -448,7 +512,7 @@ class EdgeEngine:
             ) from exc
         audio = bytearray()
         boundaries: list[_Boundary] = []
-        async for message in communicate.stream():
+        async for message in self._until_silent(communicate.stream()):
             if message["type"] == "audio":
                 audio += message.get("data", b"")
             elif message["type"] == "SentenceBoundary":
@@ -456,6 +520,30 @@ class EdgeEngine:
                 duration = message.get("duration", 0.0) / TICKS_PER_SECOND
                 boundaries.append(_Boundary(message.get("text", ""), start, start + duration))
         return bytes(audio), boundaries
+
+    async def _until_silent(self, stream: AsyncIterator[T]) -> AsyncIterator[T]:
+        """The stream's messages; _Stalled once none arrives for `stall_timeout` seconds.
+
+        Separate from the per-request timeout, so a long answer that keeps flowing may take its
+        time while a silent connection is given up on within seconds.
+        """
+        iterator = aiter(stream)
+        try:
+            while True:
+                try:
+                    message = await asyncio.wait_for(anext(iterator), self._stall_timeout)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError as exc:
+                    raise _Stalled(
+                        f"the service sent nothing for {self._stall_timeout:g} s (stalled)"
+                    ) from exc
+                yield message
+        finally:
+            close = getattr(iterator, "aclose", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
 
     def _decode(self, mp3: bytes) -> bytes:
         """MP3 to mono 16-bit PCM at 24 kHz; undecodable audio is worth another request."""
@@ -486,34 +574,32 @@ class EdgeEngine:
 
     # --- voices --------------------------------------------------------------------------------
 
-    def voices(self, locale: str | None = None) -> list[VoiceInfo]:
-        infos = [
-            VoiceInfo(
-                name=str(item["ShortName"]),
-                gender=str(item.get("Gender", "")),
-                locale=str(item.get("Locale", "")),
-                notes=", ".join(
-                    str(tag) for tag in item.get("VoiceTag", {}).get("VoicePersonalities", [])
-                ),
-            )
-            for item in self._voices()
-        ]
-        if locale:
-            wanted = locale.casefold()
-            infos = [
-                info
-                for info in infos
-                if info.locale.casefold() == wanted
-                or info.locale.casefold().startswith(wanted + "-")
-            ]
-        return sorted(infos, key=lambda info: (info.locale, info.name))
+    def voices(self, locale: str | None = None, *, refresh: bool = False) -> list[VoiceInfo]:
+        def matching(items: list[dict[str, Any]]) -> list[VoiceInfo]:
+            infos = [_voice_info(item) for item in items]
+            if locale:
+                wanted = locale.casefold()
+                infos = [
+                    info
+                    for info in infos
+                    if info.locale.casefold() == wanted
+                    or info.locale.casefold().startswith(wanted + "-")
+                ]
+            return sorted(infos, key=lambda info: (info.locale, info.name))
+
+        found = matching(self._voices(refresh=refresh))
+        if not found and locale:
+            # A list cached by an earlier run may be partial or old: ask the service once.
+            found = matching(self._voices(want=f"{locale} voices"))
+        return found
 
     def check_voice(self, voice: Voice) -> None:
         edge_voice = self._edge_voice(voice)
         check_prosody(edge_voice)
         items = self._voices()
-        names = {str(item.get(key, "")) for item in items for key in ("ShortName", "Name")}
-        if edge_voice.name in names:
+        if not _has_voice(items, edge_voice.name):
+            items = self._voices(want=f"the voice {edge_voice.name}")
+        if _has_voice(items, edge_voice.name):
             return
         short = [str(item["ShortName"]) for item in items]
         hint = suggest(edge_voice.name, short) or "no voice name is close."
@@ -522,33 +608,52 @@ class EdgeEngine:
             "`interview-audio voices --engine edge --locale zh-CN` lists the Mandarin voices."
         )
 
-    def _voices(self) -> list[dict[str, Any]]:
+    def _voices(self, *, refresh: bool = False, want: str = "") -> list[dict[str, Any]]:
+        """The voice list, loaded once. `want` names what a cached list lacks: the list is then
+        fetched again (once per run); if that fails, the cached one stays, with a warning."""
         with self._voices_lock:
-            if self._voice_list is None:
-                self._voice_list = self._load_voices()
+            if self._voice_list is None or refresh:
+                self._voice_list, self._voice_list_fetched = self._load_voices(refresh)
+            elif want and not self._voice_list_fetched:
+                log.info("The cached Edge voice list has no %s; fetching it again", want)
+                try:
+                    self._voice_list, self._voice_list_fetched = self._load_voices(True)
+                except EngineUnavailable as exc:
+                    log.warning(
+                        "The cached Edge voice list has no %s, and a fresh one could not be "
+                        "fetched: %s",
+                        want,
+                        exc,
+                    )
+                    self._voice_list_fetched = True  # do not ask again in this run
             return self._voice_list
 
-    def _load_voices(self) -> list[dict[str, Any]]:
-        """The service's voice list, from a day-old cache file when possible."""
+    def _load_voices(self, refresh: bool) -> tuple[list[dict[str, Any]], bool]:
+        """The service's voice list and whether it was fetched now: from a day-old cache file
+        when possible, unless `refresh`."""
         path = cache_dir(self._cache_dir) / VOICE_CACHE_FILE
         cached = self._read_cache(path)
-        if cached is not None and time.time() - cached[0] < VOICE_CACHE_SECONDS:
-            return cached[1]
+        if not refresh and cached is not None and time.time() - cached[0] < VOICE_CACHE_SECONDS:
+            return cached[1], False
         try:
             voices = [item for item in _run(_fetch_voices(self._timeout)) if "ShortName" in item]
             if not voices:
                 raise ValueError("the voice list is empty")
         except Exception as exc:  # network, HTTP, JSON: all mean "no fresh list"
-            reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
-            if cached is not None:
-                log.warning("Edge voice list not refreshed (%s); using the cached one", reason)
-                return cached[1]
+            reason = describe_failure(exc)
+            if cached is not None and not refresh:
+                log.warning(
+                    "Edge voice list not refreshed (%s); using the one cached %s",
+                    reason,
+                    _age(cached[0]),
+                )
+                return cached[1], False
             raise EngineUnavailable(
-                f"Could not fetch the Edge voice list ({reason}). Check the network "
-                f"connection, or {OFFLINE_HINT}."
+                f"Could not fetch the Edge voice list: {reason}. Check the network connection "
+                f"and try again, or {OFFLINE_HINT}."
             ) from exc
         self._write_cache(path, voices)
-        return voices
+        return voices, True
 
     @staticmethod
     def _read_cache(path: Path) -> tuple[float, list[dict[str, Any]]] | None:

@@ -282,7 +282,7 @@ class EspeakEngine:
             timings.append(SentenceTiming(sentence, start / rate, position / rate))
         return Speech(b"".join(clips), rate, tuple(timings))
 
-    def voices(self, locale: str | None = None) -> list[VoiceInfo]:
+    def voices(self, locale: str | None = None, *, refresh: bool = False) -> list[VoiceInfo]:
         found: list[VoiceInfo] = []
         for language, language_locale in LANGUAGES.items():
             if not locale_matches(language_locale, locale):

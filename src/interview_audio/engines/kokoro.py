@@ -650,7 +650,7 @@ class KokoroEngine:
                 self._mixes[style] = total
             return self._mixes[style]
 
-    def voices(self, locale: str | None = None) -> list[VoiceInfo]:
+    def voices(self, locale: str | None = None, *, refresh: bool = False) -> list[VoiceInfo]:
         if not locale_matches("zh-CN", locale):
             return []
         found: list[VoiceInfo] = []
