@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import logging
 import signal
 import sys
 import threading
+import time
 import wave
 from pathlib import Path
 
 import pytest
 
 from interview_audio.cache import Cache, cache_key
-from interview_audio.errors import EngineUnavailable, RenderError, SynthesisError
+from interview_audio.errors import EngineError, EngineUnavailable, RenderError, SynthesisError
 from interview_audio.files import TEMP_MARKER
 from interview_audio.synthesis import Line, Segment, SynthesisPlan, plan_stats, synthesize
 from interview_audio.voices import EspeakVoice
@@ -171,6 +173,27 @@ def test_failure_with_threads_caches_the_lines_that_were_running(tmp_path: Path)
     assert sorted(again.texts) == sorted(
         ln.speech for ln, hit in zip(lines, stored, strict=True) if not hit
     )
+
+
+def test_lines_failing_the_same_way_are_reported_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A stalled service fails every running line with the same message: one error, no echo.
+    def stalled(text: str) -> None:
+        time.sleep(0.05)
+        raise EngineError("the service stalled")
+
+    with caplog.at_level(logging.WARNING), pytest.raises(SynthesisError, match="stalled"):
+        synthesize(interview(), ToneEngine(on_call=stalled), Cache(tmp_path), jobs=3)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+    def differently(text: str) -> None:
+        time.sleep(0.05)
+        raise EngineError(f"failed on {text}")
+
+    with caplog.at_level(logging.WARNING), pytest.raises(SynthesisError):
+        synthesize(interview(), ToneEngine(on_call=differently), Cache(tmp_path), jobs=3)
+    assert any("Another line failed too" in r.getMessage() for r in caplog.records)
 
 
 def test_narrator_failures_name_the_intro_line(tmp_path: Path) -> None:

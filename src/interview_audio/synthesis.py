@@ -166,6 +166,7 @@ def _run(
     queue = iter(keys)
     running: dict[Future[CachedAudio], str] = {}
     failure: InterviewAudioError | None = None
+    reason = ""
     interrupted = False
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="synthesis")
     try:
@@ -180,8 +181,10 @@ def _run(
                 except Exception as exc:
                     error = _line_error(first_line(key), exc)
                     if failure is None:
-                        failure = error
+                        failure, reason = error, str(exc)
                         log.info("%s; letting running lines finish, starting no more", error)
+                    elif str(exc) == reason:  # the same cause (a stalled service): said once
+                        log.info("Another line failed the same way: %s", error)
                     else:
                         log.warning("Another line failed too: %s", error)
                     continue
