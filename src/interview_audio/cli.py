@@ -433,6 +433,8 @@ def _print_report(report: RenderReport, dry_run: bool) -> None:
     typer.echo(f"Files in {report.folder}:")
     for path in report.files:
         typer.echo(f"  {path.relative_to(report.folder)}")
+    for note in report.notes:
+        typer.echo(f"Note: {note}")
 
 
 @app.command("inspect")

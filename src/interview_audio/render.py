@@ -24,6 +24,7 @@ from interview_audio.assemble import (
 from interview_audio.cache import Cache, default_cache_dir
 from interview_audio.captions import write_chapters_json, write_srt, write_vtt
 from interview_audio.chapters import find_chapters
+from interview_audio.cover import episode_cover
 from interview_audio.engines import select_engine
 from interview_audio.engines.base import EngineOptions, Speech
 from interview_audio.errors import InputError, VoicesError
@@ -323,6 +324,7 @@ class RenderReport:
     plan: SynthesisPlan
     timeline: Timeline | None = None
     files: tuple[Path, ...] = ()
+    notes: tuple[str, ...] = ()  # things the listener may miss, each said once in the summary
 
     @property
     def duration(self) -> float:
@@ -382,6 +384,9 @@ def render(
     reporter.started(engine.name, report.cast, stats)
     if options.dry_run:
         return report
+    cover = episode_cover(
+        options.cover, script.meta.cover_url, options.cache_dir or default_cache_dir()
+    )
 
     segments = synthesize(plan.lines, engine, cache, jobs=options.jobs, progress=reporter.line_done)
     reporter.stage("assembling")
@@ -395,7 +400,7 @@ def render(
         chapter_dir=folder / "chapters" if options.split else None,
     )
     reporter.stage("tagging")
-    base = episode_tags(script, options.cover)
+    base = episode_tags(script, cover.path)
     write_tags(episode, base, timeline.chapters)
     chapter_files = [span.file for span in timeline.chapters if span.file is not None]
     for number, span in enumerate(timeline.chapters, 1):
@@ -413,7 +418,8 @@ def render(
         *chapter_files,
         *(folder / name for name in ("episode.vtt", "episode.srt", "chapters.json", "script.yaml")),
     )
-    return replace(report, timeline=timeline, files=files)
+    notes = (cover.note,) if cover.note else ()
+    return replace(report, timeline=timeline, files=files, notes=notes)
 
 
 def episode_folder(output: Path, title: str) -> Path:

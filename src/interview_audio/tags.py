@@ -166,7 +166,7 @@ def _frames(tags: EpisodeTags, chapters: Sequence[ChapterLike]) -> list[Any]:
     if tags.lyrics:
         frames.append(id3.USLT(encoding=_UTF8, lang=LANGUAGE, desc="", text=tags.lyrics))
     if tags.cover is not None:
-        data, mime = _cover(tags.cover)
+        data, mime = read_cover(tags.cover)
         frames.append(
             id3.APIC(encoding=_UTF8, mime=mime, type=_COVER_TYPE, desc="Cover", data=data)
         )
@@ -273,7 +273,8 @@ def _timestamp(date: str) -> str:
     return "-".join(parts)
 
 
-def _cover(path: Path) -> tuple[bytes, str]:
+def read_cover(path: Path) -> tuple[bytes, str]:
+    """A cover image's bytes and MIME type; RenderError unless it is a readable JPEG or PNG."""
     try:
         data = path.read_bytes()
     except OSError as exc:
