@@ -58,13 +58,12 @@ def _flags_take_no_value() -> None:
     from typer.core import TyperOption
 
     shown = getattr(TyperOption, "display_type_rich", None)
-    if shown is None or getattr(shown, "skips_flags", False):
+    if shown is None:  # a typer without the rich type column: nothing to fix
         return
 
     def display_type_rich(self: TyperOption, ctx: object) -> str | None:
         return None if self.is_flag else shown(self, ctx)
 
-    display_type_rich.skips_flags = True  # type: ignore[attr-defined]
     setattr(TyperOption, "display_type_rich", display_type_rich)  # noqa: B010
 
 
