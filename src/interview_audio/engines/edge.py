@@ -349,7 +349,7 @@ class EdgeEngine:
         self._lock = threading.Lock()
         self._voices_lock = threading.Lock()
         self._voice_list: list[dict[str, Any]] | None = None
-        self._voice_list_fetched = False  # from the service in this run, not from the cache file
+        self._asked_service = False  # for the voice list in this run (not only the cache file)
         self._retry_count = 0
 
     @classmethod
@@ -613,11 +613,12 @@ class EdgeEngine:
         fetched again (once per run); if that fails, the cached one stays, with a warning."""
         with self._voices_lock:
             if self._voice_list is None or refresh:
-                self._voice_list, self._voice_list_fetched = self._load_voices(refresh)
-            elif want and not self._voice_list_fetched:
+                self._voice_list, self._asked_service = self._load_voices(refresh)
+            elif want and not self._asked_service:
                 log.info("The cached Edge voice list has no %s; fetching it again", want)
+                self._asked_service = True
                 try:
-                    self._voice_list, self._voice_list_fetched = self._load_voices(True)
+                    self._voice_list, _ = self._load_voices(True)
                 except EngineUnavailable as exc:
                     log.warning(
                         "The cached Edge voice list has no %s, and a fresh one could not be "
@@ -625,12 +626,11 @@ class EdgeEngine:
                         want,
                         exc,
                     )
-                    self._voice_list_fetched = True  # do not ask again in this run
             return self._voice_list
 
     def _load_voices(self, refresh: bool) -> tuple[list[dict[str, Any]], bool]:
-        """The service's voice list and whether it was fetched now: from a day-old cache file
-        when possible, unless `refresh`."""
+        """The service's voice list and whether the service was asked for it: from a day-old
+        cache file when possible, unless `refresh`."""
         path = cache_dir(self._cache_dir) / VOICE_CACHE_FILE
         cached = self._read_cache(path)
         if not refresh and cached is not None and time.time() - cached[0] < VOICE_CACHE_SECONDS:
@@ -647,7 +647,7 @@ class EdgeEngine:
                     reason,
                     _age(cached[0]),
                 )
-                return cached[1], False
+                return cached[1], True
             raise EngineUnavailable(
                 f"Could not fetch the Edge voice list: {reason}. Check the network connection "
                 f"and try again, or {OFFLINE_HINT}."
