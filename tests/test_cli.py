@@ -46,9 +46,9 @@ def test_help_shows_no_value_after_flags(args: list[str]) -> None:
 
 def test_help_keeps_value_placeholders_for_options() -> None:
     result = runner.invoke(app, ["render", "--help"], env={"COLUMNS": "160"}, terminal_width=160)
-    assert re.search(r"--output\s+-o\s+<path>", result.output), result.output
+    assert re.search(r"-o, --output <path>\s+Folder", result.output), result.output
     assert re.search(r"--dry-run\s+Show what", result.output), result.output
-    assert re.search(r"--split\s+--no-split\s+Also write", result.output), result.output
+    assert re.search(r"--split / --no-split\s+Also write", result.output), result.output
 
 
 # --- inspect -----------------------------------------------------------------------------------

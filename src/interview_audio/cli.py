@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Plain (click) help: typer's rich help prints a `<bool>` placeholder after every flag, as if
+# flags took a value; the plain formatter shows flags bare and options with their type.
 app = typer.Typer(
+    rich_markup_mode=None,
     add_completion=False,
     no_args_is_help=True,
     help="Turn a Chinese interview transcript into a chaptered podcast episode.",
@@ -46,28 +49,6 @@ def _run(action: Callable[[], T]) -> T:
     except KeyboardInterrupt:
         typer.echo("Interrupted. Run the same command again to resume from the cache.", err=True)
         raise typer.Exit(130) from None
-
-
-def _flags_take_no_value() -> None:
-    """Show flags in --help without a value placeholder (`--dry-run`, not `--dry-run <bool>`).
-
-    typer's rich help (0.29) prints the type after every option, flags included, as if they took
-    a value; its plain help does not. Fixed where the placeholder is made, so every flag of every
-    command, --help itself and any flag added later is shown right.
-    """
-    from typer.core import TyperOption
-
-    shown = getattr(TyperOption, "display_type_rich", None)
-    if shown is None:  # a typer without the rich type column: nothing to fix
-        return
-
-    def display_type_rich(self: TyperOption, ctx: object) -> str | None:
-        return None if self.is_flag else shown(self, ctx)
-
-    setattr(TyperOption, "display_type_rich", display_type_rich)  # noqa: B010
-
-
-_flags_take_no_value()
 
 
 def _print_version(value: bool) -> None:
