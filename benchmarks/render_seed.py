@@ -20,8 +20,8 @@ from pathlib import Path
 
 from interview_audio.engines import load_engine
 from interview_audio.engines.base import EngineOptions
+from interview_audio.parse import read_script
 from interview_audio.render import RenderOptions, plan_episode, render, with_chapters
-from interview_audio.script import read_script
 from interview_audio.synthesis import Segment, SynthesisPlan
 from interview_audio.voices import cast_voices, load_voices
 

@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from interview_audio.decode import decode
 from interview_audio.errors import InputError, ParseError
-from interview_audio.parse import clean_text, decode, parse_article, read_article
+from interview_audio.markup import clean_text
+from interview_audio.parse import parse_article, read_article
 from interview_audio.script import Role
 
 FIXTURES = Path(__file__).parent / "fixtures" / "labels"

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from interview_audio.cli import app
 from interview_audio.errors import InputError
 from interview_audio.ffmpeg import ffmpeg_exe, measure_loudness
+from interview_audio.parse import read_script
 from interview_audio.render import (
     RenderOptions,
     RenderReport,
@@ -25,7 +26,6 @@ from interview_audio.render import (
     intro_paragraphs,
     render,
 )
-from interview_audio.script import read_script
 from interview_audio.synthesis import Segment, SynthesisPlan
 from interview_audio.voices import Pauses
 

@@ -13,7 +13,8 @@ import typer
 
 from interview_audio import __version__
 from interview_audio.errors import InterviewAudioError
-from interview_audio.script import Script, dump_yaml, read_script, to_dict
+from interview_audio.parse import read_script
+from interview_audio.script import Script, dump_yaml, to_dict
 
 if TYPE_CHECKING:
     from rich.progress import TaskID

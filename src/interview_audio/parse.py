@@ -1,190 +1,110 @@
-"""Parse an interview article into a `Script`.
+"""Parse an interview article into a `Script`, and say what was left out.
 
-Chinese interviews come in many shapes (WeChat markdown, plain `名字：` transcripts, 问/答,
-Q/A). The parser works in two passes: first every line that *could* be a speaker label is
-collected, then only names that behave like speakers (they recur, look like names, are not
-headings, credits or captions) are accepted, and the dialogue is read with them. Everything
-that is not dialogue (images, links, promotions, footers) is dropped so it is never spoken.
+Chinese interviews come in many shapes (WeChat articles saved by Cubox or a Markdown exporter,
+blog posts with YAML front matter, transcript sites, plain `名字：` transcripts, 问/答, Q/A). The
+article is read in this order: front matter and block structure (`markup`), the title and the
+header's facts, furniture that is never spoken (`furniture`), an English translation or
+original alongside the Chinese, then speaker labels (`labels`) and the dialogue between them.
+Everything that is not dialogue is either the narrator's (title, summary topics) or left out,
+and `Article.left_out` says which lines and why, so `interview-audio script` can show it.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import re
-import unicodedata
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from interview_audio.errors import InputError, ParseError
-from interview_audio.script import Heading, Meta, Role, Script, Speaker, Topic, Turn, name_key
+from interview_audio.decode import read_text
+from interview_audio.errors import ParseError
+from interview_audio.furniture import (
+    END_HEADINGS,
+    PROMO,
+    account_cards,
+    furniture_kind,
+    is_end_mark,
+    is_furniture,
+    is_image,
+)
+from interview_audio.labels import (
+    LABEL_STYLES,
+    QA_NAMES,
+    Label,
+    assign_roles,
+    bold_alone_text,
+    candidate,
+    confirm_speakers,
+    is_bold_alone,
+    normalize_name,
+    single_alone_labels,
+)
+from interview_audio.markup import (
+    clean_text,
+    front_matter,
+    han_count,
+    is_latin_prose,
+    latin_letters,
+    latin_words,
+    normalize_blocks,
+    strip_markup_noise,
+)
+from interview_audio.script import (
+    SCRIPT_SUFFIXES,
+    Heading,
+    Meta,
+    Script,
+    Speaker,
+    Topic,
+    Turn,
+    load_script,
+)
 
 log = logging.getLogger(__name__)
 
-LABEL_STYLES = (
-    "**名字：**正文",
-    "**名字**：正文",
-    "名字：正文",
-    "**名字** alone on its own line",
-    "问：/答：",
-    "Q:/A:",
+__all__ = ["Article", "LeftOut", "clean_text", "parse", "parse_article", "read_article"]
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A stretch of the article that no speaker says (1-based line numbers)."""
+
+    what: str
+    first_line: int
+    last_line: int
+    lines: int
+    sample: str = ""
+
+
+@dataclass(frozen=True)
+class Article:
+    """A parsed article: its script, what the narrator says instead of the text (title,
+    summary), and what was left out."""
+
+    script: Script
+    narrated: tuple[str, ...] = ()
+    left_out: tuple[LeftOut, ...] = field(default=())
+
+
+# Fates of lines that are reported when left out, in the order `script` lists them.
+INTRO = "before the dialogue (editorial intro, captions, bylines)"
+AFTER = "after the dialogue (credits, end marks, related articles)"
+TRANSLATION = "translation section (use --keep-translation to voice it)"
+ENGLISH = "English paragraphs beside the Chinese (use --keep-translation to voice them)"
+FURNITURE = "images, links, credits and promotions inside the dialogue"
+CARDS = "account cards"
+HIDDEN = "collapsed HTML, scripts and code"
+
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s*(.*?)\s*#*\s*$")
+_NUMBER_ONLY = re.compile(r"^(?:\d{1,3}|[一二三四五六七八九十]{1,3}|第.{1,3}[部章节])[.、)）:：]?$")
+_TOPIC_ITEM = re.compile(
+    r"^\s*(?:\d{1,3}[.)、]\s*|[-*+•]\s+|[一二三四五六七八九十]{1,3}、\s*|[①-⑳]\s*)(?P<body>.+)$"
 )
-
-# --- reading bytes ---------------------------------------------------------------------------
-
-
-def read_text(path: Path) -> str:
-    """Read a text file whatever its encoding, or raise InputError saying what to do."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file. Check the path and try again.")
-    if path.is_dir():
-        raise InputError(f"{path} is a directory. Pass the article's text file instead.")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the file ({exc.strerror}).") from exc
-    return decode(data, str(path))
-
-
-def decode(data: bytes, name: str = "input") -> str:
-    """Decode UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK; never guess silently."""
-    if not data.strip():
-        raise InputError(f"{name} is empty. Pass an article with a title and the dialogue.")
-    if data.startswith(b"\xef\xbb\xbf"):
-        text = _strict(data[3:], "utf-8", name)
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = _strict(data, "utf-16", name)
-    elif b"\x00" in data:
-        raise InputError(
-            f"{name} looks like a binary file, not text. Pass the article as a .txt or .md file."
-        )
-    else:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            try:
-                text = data.decode("gb18030")
-            except UnicodeDecodeError:
-                text = ""
-            if not text or not _plausible_chinese(text):
-                raise InputError(
-                    f"{name} is neither UTF-8 nor GB18030/GBK text (bad byte at {exc.start}). "
-                    "Save it as UTF-8 and try again."
-                ) from None
-            log.info("%s decoded as GB18030", name)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if _control_share(text) > 0.01:
-        raise InputError(
-            f"{name} looks like a binary file, not text. Pass the article as a .txt or .md file."
-        )
-    return text
-
-
-def _strict(data: bytes, encoding: str, name: str) -> str:
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{name} has bytes that are not valid {encoding.upper()} (at byte {exc.start}). "
-            "Save it as UTF-8 and try again."
-        ) from None
-
-
-def _plausible_chinese(text: str) -> bool:
-    """GB18030 decodes almost anything; accept it only when the result reads as Chinese text."""
-    sample = text[:20000]
-    good = sum(
-        1
-        for ch in sample
-        if ch.isascii() or "\u4e00" <= ch <= "\u9fff" or ch in "，。：；！？“”、（）《》"
-    )
-    return good / max(len(sample), 1) > 0.9
-
-
-def _control_share(text: str) -> float:
-    sample = text[:20000]
-    bad = sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in "\n\t")
-    return bad / max(len(sample), 1)
-
-
-# --- cleaning text for speech-safe display ----------------------------------------------------
-
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]*)\]\((?:[^()]|\([^)]*\))*\)")
-_URL = re.compile(r"(?:https?://|www\.)[^\s，。；！？、）)\]】>\"“”]+", re.IGNORECASE)
-_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!&~|<>])")
-_EMPHASIS = re.compile(r"[*`]+|~~")
-_UNDERSCORE = re.compile(r"_{2,}|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
-_BULLET = re.compile(r"^\s*(?:[-*+•·]\s+)")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+•]\s+|\d{1,3}[.)、]\s*|[一二三四五六七八九十]{1,3}、)")
-_QUOTE = re.compile(r"^\s*(?:>\s*)+")
-_SPACES = re.compile(r"[ \t\u00a0\u3000\u2002-\u200a\u202f\u205f]+")
-_INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\ufe0e\ufe0f]")
-_CJK = r"\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
-_CJK_CHAR = re.compile(f"[{_CJK}]")
-_WHITESPACE = re.compile(r"\s+")
-
-
-def _drop_space_near_cjk(match: re.Match[str]) -> str:
-    """Chinese text has no spaces between words; a space beside a Chinese character is noise."""
-    text, start, end = match.string, match.start(), match.end()
-    before = text[start - 1] if start else ""
-    after = text[end] if end < len(text) else ""
-    if _CJK_CHAR.match(before) or _CJK_CHAR.match(after):
-        return ""
-    return " "
-
-
-def _symbol_class() -> str:
-    """A regex class of every 'Symbol, other' code point (emoji, dingbats, arrows, shapes) in
-    the BMP plus the emoji planes: built once, because a per-character check is slow."""
-    ranges: list[tuple[int, int]] = []
-    for cp in range(0x2000, 0x10000):
-        if unicodedata.category(chr(cp)) == "So":
-            if ranges and ranges[-1][1] == cp - 1:
-                ranges[-1] = (ranges[-1][0], cp)
-            else:
-                ranges.append((cp, cp))
-    ranges.append((0x1F000, 0x1FAFF))
-    return "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
-
-
-_EMOJI = re.compile(f"[{_symbol_class()}\u2190-\u21ff\u25a0-\u25ff\u3030\u303d]+")
-
-
-def clean_text(text: str) -> str:
-    """Strip markdown, links, URLs and emoji from display text, keeping what a person says."""
-    text = _INVISIBLE.sub("", text)
-    if "](" in text:
-        text = _LINK.sub(r"\1", _IMAGE.sub("", text))
-    if "://" in text or "www." in text.lower():
-        text = _URL.sub("", text)
-    if "\\" in text:
-        text = _ESCAPE.sub(r"\1", text)
-    if "&" in text:
-        text = html.unescape(text)
-    text = _EMPHASIS.sub("", text)
-    if "_" in text:
-        text = _UNDERSCORE.sub("", text)
-    text = _EMOJI.sub("", text)
-    text = _SPACES.sub(" ", text).strip()
-    text = _WHITESPACE.sub(_drop_space_near_cjk, text)
-    return text.strip()
-
-
-# --- what is not dialogue -----------------------------------------------------------------------
-
-_PROMO = re.compile(
-    r"公众号|星标|设.{0,2}标|扫码|二维码|长按|阅读原文|点个?[赞在]|在看|转发给|"
-    r"欢迎关注|关注我们|加入.{0,6}群|商务合作|投稿|免责声明|版权声明|未经授权"
-)
-_FOOTER = re.compile(
-    r"^(?:参考资料|参考链接|参考文献|资料来源|原文链接|原始内容|来源|Source)\s*[:：]", re.IGNORECASE
-)
-_END_HEADINGS = re.compile(
-    r"往期|推荐阅读|相关阅读|延伸阅读|精选文章|历史文章|热门文章|END\b|参考资料"
-)
+_TOPIC_BOLD = re.compile(r"^\*\*\s*(?P<title>[^*]+?)\s*[:：]?\s*\*\*\s*[:：]?\s*(?P<text>.*)$")
+_TOPIC_PLAIN = re.compile(r"^(?P<title>[^:：。]{2,40})[:：]\s*(?P<text>.+)$")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+•]\s+|\d{1,3}[.)、]\s*|[①-⑳])")
+_SENTENCE_END = re.compile(r"[。！？!?…”」』）)]$")
 _SUMMARY_HEADINGS = re.compile(
     r"内容导读|导读|划重点|本期要点|核心要点|要点|内容提要|提要|内容摘要|摘要|主要观点|核心观点|"
     r"精彩观点|亮点|Highlights|Key takeaways|Summary|TL;?DR",
@@ -201,250 +121,283 @@ _META_KEYS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("cover_url", re.compile(r"^(?:封面图链接|封面链接|封面图|封面|Cover)$", re.IGNORECASE)),
 )
 _META_LINE = re.compile(r"^\s*([^:：\s]{1,8})\s*[:：]\s*(.+?)\s*$")
+_URL = re.compile(r"https?://[^\s)\]>\"“”]+")
+_SOURCE_LINE = re.compile(r"^\[(?P<domain>[\w.-]+\.[a-z]{2,})\]\((?P<url>[^)\s]+)\)(?P<rest>.*)$")
 
 
-def _is_noise(raw: str, cleaned: str) -> bool:
-    """Lines that must never be spoken: images, bare links, promotions, footers, rules."""
-    stripped = raw.strip()
-    if _IMAGE.fullmatch(stripped) or re.fullmatch(r"[-=_*]{3,}", stripped):
-        return True
-    if _LINK.fullmatch(_LIST_ITEM.sub("", stripped)) or _URL.fullmatch(stripped):
-        return True
-    if _EMOJI.match(stripped.lstrip("*# ")) and len(cleaned) < 80:
-        return True
-    if len(cleaned) < 80 and _PROMO.search(cleaned):
-        return True
-    return bool(_FOOTER.match(cleaned))
+# --- reading -------------------------------------------------------------------------------
 
 
-# --- speaker labels -----------------------------------------------------------------------------
-
-_COLON = r"\s*[:：]\s*"
-_BOLD_COLON_IN = re.compile(rf"^\*\*\s*(?P<name>[^*\n:：]{{1,40}}?){_COLON}\*\*\s*(?P<rest>.*)$")
-_BOLD_COLON_OUT = re.compile(rf"^\*\*\s*(?P<name>[^*\n:：]{{1,40}}?)\s*\*\*{_COLON}(?P<rest>.*)$")
-_BOLD_WHOLE = re.compile(
-    rf"^\*\*\s*(?P<name>[^*\n:：]{{1,40}}?){_COLON}(?P<rest>[^*\n]+?)\s*\*\*\s*(?P<tail>.*)$"
-)
-_BOLD_ALONE = re.compile(r"^\*\*\s*(?P<name>[^*\n:：]{1,40}?)\s*\*\*$")
-_PLAIN = re.compile(rf"^(?P<name>[^\s*#>:：\[!\-+][^*:：\n]{{0,39}}?){_COLON}(?P<rest>.*)$")
-
-_NOT_NAMES = re.compile(
-    r"来源|题图|图片|图源|配图|编辑|作者|排版|校对|责编|翻译|编译|出品|策划|备注|参考|链接|原文|"
-    r"声明|提示|时间|地点|发布|日期|导读|观点|要点|总结|背景|简介|介绍|关键词|标签|免责|版权|说明|"
-    r"附录|目录|前言|引言|结语|编者按|划重点|本期|注意|重点|结论|答案|例如|比如|补充|更新|小结|"
-    r"首先|其次|最后|总之|另外|其中|包括|原因|理由|问题\d*$|第.{1,3}[部章节点]|^注$|^PS$|^Note$",
-    re.IGNORECASE,
-)
-_VERB_END = re.compile(
-    r"(?:说|道|表示|认为|指出|称|提到|回答|强调|解释|透露|坦言|写道|问道|补充道)$"
-)
-_PAREN = re.compile(r"[（(]([^）)]*)[）)]")
-_HOST_HINT = re.compile(
-    r"主持|记者|采访|提问|编辑部|Host|Interviewer|Moderator|^问$|^Q$", re.IGNORECASE
-)
-_GUEST_HINT = re.compile(r"嘉宾|受访|^答$|^A$|Guest", re.IGNORECASE)
-_QA_NAMES = {"问": "主持人", "Q": "主持人", "答": "嘉宾", "A": "嘉宾"}
+def read_article(path: Path, keep_translation: bool = False) -> Script:
+    return parse(read_text(path), str(path), keep_translation=keep_translation).script
 
 
-@dataclass(frozen=True)
-class _Label:
-    line: int
-    name: str
-    hint: str
-    style: str
-    rest: str
+def read_source(path: Path, keep_translation: bool = False) -> Article:
+    """An article or a YAML script, by file suffix: the one input every command accepts."""
+    if path.suffix.lower() in SCRIPT_SUFFIXES:
+        return Article(load_script(path))
+    return parse(read_text(path), str(path), keep_translation=keep_translation)
 
 
-def _normalize_name(raw: str) -> tuple[str, str] | None:
-    """Return (display name, role hint) when `raw` looks like a person's label, else None."""
-    name = _SPACES.sub(" ", clean_text(raw)).strip()
-    hint = ""
-    paren = _PAREN.search(name)
-    if paren:
-        hint = paren.group(1).strip()
-        name = _PAREN.sub("", name).strip() or hint
-    if name.upper() in ("Q", "A"):
-        name = name.upper()
-    if not name or len(name) > 24:
-        return None
-    if re.search(r"[。，,！!？?；;、\"“”‘’《》\[\]【】<>/\\|=+*#@$%^&~`]", name):
-        return None
-    latin_words = re.findall(r"[A-Za-z]+", name)
-    cjk = sum(1 for ch in name if "\u3400" <= ch <= "\u9fff")
-    if cjk > 12 or len(latin_words) > 4 or (cjk and len(latin_words) > 2):
-        return None
-    if re.fullmatch(r"[\d\s.]+", name) or re.search(r"\d{3,}", name):
-        return None
-    if _NOT_NAMES.search(name) or _VERB_END.search(name):
-        return None
-    return name, hint
-
-
-def _candidate(line_no: int, raw_line: str) -> _Label | None:
-    """A label-shaped line: the name it would introduce and the text after it."""
-    line = _QUOTE.sub("", _SPACES.sub(" ", _INVISIBLE.sub("", raw_line))).strip()
-    if not line or _BULLET.match(raw_line) or re.match(r"^\s*\d{1,3}[.)、]\s", raw_line):
-        return None
-    for style, pattern in (
-        ("bold", _BOLD_COLON_IN),
-        ("bold", _BOLD_COLON_OUT),
-        ("whole", _BOLD_WHOLE),
-        ("alone", _BOLD_ALONE),
-        ("plain", _PLAIN),
-    ):
-        match = pattern.match(line)
-        if not match:
-            continue
-        normalized = _normalize_name(match.group("name"))
-        if normalized is None:
-            return None
-        rest = match.group("rest") if "rest" in match.groupdict() else ""
-        if rest.startswith("//"):
-            return None
-        if style == "whole":
-            rest = f"{rest} {match.group('tail')}".strip()
-        return _Label(line_no, normalized[0], normalized[1], style, rest.strip())
-    return None
-
-
-def _confirm_speakers(labels: list[_Label]) -> dict[str, str]:
-    """Decide which label names are speakers; map every accepted variant to its canonical name.
-
-    A shorter name contained in a longer one (奥特曼 in 山姆·奥特曼) is the same person, so
-    variants are grouped first. A group is a speaker when it recurs as a label; a one-off bold
-    label counts when at least two other speakers use bold labels too (a third guest who
-    speaks once). 问/答 and Q/A only count in pairs.
-    """
-    counts = Counter(label.name for label in labels)
-    keys = {name: name_key(name) for name in counts}
-    names = sorted(counts, key=lambda n: (-len(keys[n]), -counts[n], n))
-    group: dict[str, str] = {}
-    for name in names:
-        key = keys[name]
-        group[name] = next(
-            (
-                longer
-                for longer in names
-                if group.get(longer) == longer
-                and len(key) >= 2
-                and key != keys[longer]
-                and key in keys[longer]
-            ),
-            name,
-        )
-    totals: Counter[str] = Counter()
-    bold_totals: Counter[str] = Counter()
-    for label in labels:
-        totals[group[label.name]] += 1
-        bold_totals[group[label.name]] += label.style == "bold"
-    speakers = {name for name, count in totals.items() if count >= 2}
-    qa = speakers & set(_QA_NAMES)
-    if qa and not ({"问", "答"} <= qa or {"Q", "A"} <= qa):
-        speakers -= qa
-    bold_speakers = {name for name in speakers if bold_totals[name]}
-    for name, count in totals.items():
-        if count == 1 and bold_totals[name] == 1 and len(bold_speakers) >= 2:
-            speakers.add(name)
-    return {name: target for name, target in group.items() if target in speakers}
-
-
-def _roles(
-    order: list[str], hints: dict[str, str], turns: list[tuple[str, list[str]]]
-) -> dict[str, Role]:
-    """Host by an explicit hint (主持人, 记者, 问, Q), else the speaker who asks most."""
-    roles: dict[str, Role] = {}
-    for name in order:
-        text = f"{name} {hints.get(name, '')}"
-        if _HOST_HINT.search(name) or _HOST_HINT.search(hints.get(name, "")):
-            roles[name] = Role.HOST
-        elif _GUEST_HINT.search(text):
-            roles[name] = Role.GUEST
-    if Role.HOST not in roles.values():
-        unassigned = [name for name in order if name not in roles]
-        if unassigned:
-
-            def question_share(name: str) -> float:
-                spoken = [paras for speaker, paras in turns if speaker == name and paras]
-                asked = sum(1 for paras in spoken if re.search(r"[？?]\s*$", paras[-1]))
-                return asked / max(len(spoken), 1)
-
-            host = max(unassigned[:2], key=lambda n: (question_share(n), -order.index(n)))
-            roles[host] = Role.HOST
-    for name in order:
-        roles.setdefault(name, Role.GUEST)
-    return roles
-
-
-# --- the article ---------------------------------------------------------------------------------
-
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s*(.*?)\s*#*\s*$")
-_NUMBER_ONLY = re.compile(r"^(?:\d{1,3}|[一二三四五六七八九十]{1,3}|第.{1,3}[部章节])[.、)）:：]?$")
-_TOPIC_ITEM = re.compile(
-    r"^\s*(?:\d{1,3}[.)、]|[-*+•]|[一二三四五六七八九十]{1,3}、)\s*(?P<body>.+)$"
-)
-_TOPIC_BOLD = re.compile(r"^\*\*\s*(?P<title>[^*]+?)\s*[:：]?\s*\*\*\s*[:：]?\s*(?P<text>.*)$")
-_TOPIC_PLAIN = re.compile(r"^(?P<title>[^:：。]{2,40})[:：]\s*(?P<text>.+)$")
-_SENTENCE_END = re.compile(r"[。！？!?…”」』）)]$")
+def read_script(path: Path, keep_translation: bool = False) -> Script:
+    """The script of an article or of a YAML script file."""
+    return read_source(path, keep_translation).script
 
 
 def parse_article(text: str, name: str = "input") -> Script:
     """Parse article text into a Script; raise ParseError when no dialogue can be found."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    labels = [label for i, line in enumerate(lines) if (label := _candidate(i, line))]
-    canonical = _confirm_speakers(labels)
-    by_line = {label.line: label for label in labels if label.name in canonical}
-    if len(set(canonical.values())) == 0:
+    return parse(text, name).script
+
+
+# --- the article ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Page:
+    """The article's lines as the parser works on them, and each line's fate."""
+
+    lines: list[str]
+    cleaned: list[str]
+    fate: list[str]
+    skip: set[int]  # lines that can never be labels or dialogue
+
+    def content(self, index: int) -> bool:
+        return bool(self.lines[index].strip()) and index not in self.skip
+
+
+def parse(text: str, name: str = "input", keep_translation: bool = False) -> Article:
+    """Parse article text; raise ParseError when no dialogue can be found."""
+    raw = [
+        strip_markup_noise(line)
+        for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    ]
+    fields, covered = front_matter(raw)
+    for index in range(covered):
+        raw[index] = ""
+    blocks = normalize_blocks(raw)
+    lines = blocks.lines
+    page = _Page(lines, [clean_text(line) for line in lines], [""] * len(lines), set())
+    for index in blocks.hidden | blocks.code:
+        page.fate[index] = HIDDEN
+    for index in account_cards(lines, page.cleaned):
+        page.fate[index] = CARDS
+        page.skip.add(index)
+    title_line = _title_line(page)
+    if title_line is not None:
+        page.skip.add(title_line)
+        page.fate[title_line] = "title"
+    section = _translation_section(page)
+    english = _english_lines(page, section)
+    if not keep_translation:
+        for index in english:
+            page.skip.add(index)
+            page.fate[index] = ENGLISH
+        if section is not None:
+            for index in range(section, len(lines)):
+                page.skip.add(index)
+                page.fate[index] = TRANSLATION
+
+    labels = [
+        label
+        for index, line in enumerate(lines)
+        if index not in page.skip and (label := candidate(index, line))
+    ]
+    singles = single_alone_labels(labels) | _list_headings(page, labels) | _whos_who(labels)
+    labels = [label for label in labels if label.line not in singles]
+    main = [label for label in labels if section is None or label.line < section]
+    extra = [label for label in labels if section is not None and label.line >= section]
+    canonical = confirm_speakers(main)
+    if not set(canonical.values()):
         raise ParseError(
             f"{name}: no speaker labels found. Looked for: {', '.join(LABEL_STYLES)}. "
             "Mark each turn with the speaker's name and a colon at the start of a line, "
             "e.g. '主持人：…' and '嘉宾：…'."
         )
-    meta = _meta(lines[: min(by_line)], name)
-    topics = _topics(lines, first_label=min(by_line))
-    turns, headings, hints = _dialogue(lines, by_line, canonical)
+    in_section = confirm_speakers(extra)
+    speaker_of = {label.line: canonical[label.name] for label in main if label.name in canonical}
+    speaker_of.update(
+        {label.line: in_section[label.name] for label in extra if label.name in in_section}
+    )
+    by_line = {label.line: label for label in labels if label.line in speaker_of}
+    first_label = min(by_line)
+    meta = _meta(page, first_label, fields, name)
+    topic_lines, topics = _topics(page, first_label)
+    walk = _Walk(page, by_line, speaker_of, section if keep_translation else None)
+    turns = walk.run(first_label)
     if not turns:
         raise ParseError(
             f"{name}: speaker labels were found but no dialogue text follows them. "
             "Put each turn's text after its label."
         )
+    turns = _voice_translation(turns, walk.translated_from)
+    _drop_tail_furniture(page, turns, walk, first_label)
     order = list(dict.fromkeys(speaker for speaker, _ in turns))
-    roles = _roles(order, hints, turns)
+    whole_bold = Counter(
+        speaker_of[label.line]
+        for label in main
+        if label.style == "whole" and label.line in speaker_of
+    )
+    roles = assign_roles(order, walk.hints, turns, dict(whole_bold))
     aliases: dict[str, list[str]] = {speaker: [] for speaker in order}
     for variant, target in canonical.items():
         if variant != target and target in aliases:
             aliases[target].append(variant)
     speakers = tuple(
         Speaker(
-            _QA_NAMES.get(n, n),
+            QA_NAMES.get(n, n),
             roles[n],
-            tuple(sorted(aliases[n] + ([n] if n in _QA_NAMES else []))),
+            tuple(sorted(aliases[n] + ([n] if n in QA_NAMES else []))),
         )
         for n in order
     )
-    return Script(
+    script = Script(
         meta=meta,
         speakers=speakers,
-        turns=tuple(Turn(_QA_NAMES.get(s, s), roles[s], tuple(p)) for s, p in turns),
+        turns=tuple(Turn(QA_NAMES.get(s, s), roles[s], tuple(p)) for s, p in turns),
         topics=topics,
-        headings=headings,
+        headings=tuple(walk.headings),
     )
+    for index in topic_lines:
+        page.fate[index] = "topics"
+    for index in range(first_label):
+        if page.content(index) and not page.fate[index] and page.cleaned[index]:
+            page.fate[index] = INTRO
+    narrated = ["the title"] + ([f"{len(topics)} summary topics"] if topics else [])
+    return Article(script, tuple(narrated), _left_out(page))
 
 
-def read_article(path: Path) -> Script:
-    return parse_article(read_text(path), str(path))
+def _whos_who(labels: list[Label]) -> set[int]:
+    """`A：Geoffrey Hinton` above a Q/A interview says who answers; it is not a turn."""
+    return {
+        label.line
+        for label in labels
+        if label.name in QA_NAMES
+        and label.rest
+        and len(clean_text(label.rest)) <= 30
+        and not re.search(r"[，。？！,.?!；;]", clean_text(label.rest))
+        and normalize_name(label.rest) is not None
+    }
 
 
-def _meta(lines: list[str], name: str) -> Meta:
-    title = ""
+def _list_headings(page: _Page, labels: list[Label]) -> set[int]:
+    """`**一些有意思的点：**` over a bulleted list: a heading with a colon, not a speaker."""
+    found = set()
+    for label in labels:
+        if label.rest:
+            continue
+        following = next(
+            (i for i in range(label.line + 1, len(page.lines)) if page.lines[i].strip()), None
+        )
+        if following is not None and _LIST_ITEM.match(page.lines[following]):
+            found.add(label.line)
+    return found
+
+
+def _title_line(page: _Page) -> int | None:
+    """The first line is the title when it is a heading, or a short line that does not end a
+    sentence (a Cubox export's first line): it is read before labels, so `对话 MiniMax 闫俊杰：…`
+    never introduces a speaker called 对话MiniMax闫俊杰."""
+    first = next((i for i, line in enumerate(page.lines) if line.strip()), None)
+    if first is None:
+        return None
+    line = page.lines[first]
+    heading = _HEADING.match(line)
+    if heading:
+        return first if len(heading.group(1)) == 1 else None
+    text = page.cleaned[first]
+    following = next((i for i in range(first + 1, len(page.lines)) if page.lines[i].strip()), None)
+    if (
+        text
+        and len(text) <= 80
+        and not _SENTENCE_END.search(text)
+        and following is not None
+        and following > first + 1
+    ):
+        label = candidate(first, line)
+        if label is None or label.rest:
+            return first
+    return None
+
+
+def _translation_section(page: _Page) -> int | None:
+    """Where a trailing translation starts: the last stretch of the article that is (nearly)
+    all Latin-script prose, at least three paragraphs, after Chinese dialogue."""
+    content = [i for i in range(len(page.lines)) if page.content(i) and page.cleaned[i]]
+    if not content:
+        return None
+    han = sum(han_count(page.cleaned[i]) for i in content)
+    if han < 200:
+        return None
+    start = None
+    latin = other = 0
+    for index in reversed(content):
+        text = page.cleaned[index]
+        if is_latin_prose(text, 3):
+            latin += 1
+            start = index
+        elif (
+            is_furniture(page.lines[index], text)
+            or is_end_mark(text)
+            or len(text) <= 12
+            and not han_count(text)
+        ):
+            continue
+        else:
+            other += 1
+            if other > max(1, latin // 10):
+                break
+    if start is None or latin < 3:
+        return None
+    before = [i for i in content if i < start]
+    if not before or sum(han_count(page.cleaned[i]) for i in before) < 100:
+        return None
+    heading = before[-1]
+    if latin_letters(page.cleaned[heading]) and not han_count(page.cleaned[heading]):
+        start = heading  # an English heading over the section ("English version")
+    return start
+
+
+def _english_lines(page: _Page, section: int | None) -> set[int]:
+    """Latin-script prose lines inside a Chinese article (an original beside its translation,
+    as transcript sites and bilingual blogs print them)."""
+    end = section if section is not None else len(page.lines)
+    texts = [page.cleaned[i] for i in range(end)]
+    if sum(map(han_count, texts)) <= sum(map(latin_words, texts)):
+        return set()
+    return {i for i in range(end) if page.content(i) and is_latin_prose(page.cleaned[i])}
+
+
+def _meta(page: _Page, first_label: int, fields: dict[str, str], name: str) -> Meta:
+    title = clean_text(fields.get("title", ""))
     found: dict[str, str] = {}
-    for line in lines:
+    for key in ("author", "date", "location"):
+        if fields.get(key):
+            found[key] = fields[key]
+    for key in ("url", "link", "source", "original_url"):
+        value = fields.get(key, "")
+        if value.startswith("http") and "source_url" not in found:
+            found["source_url"] = value
+    for index in range(first_label):
+        line = page.lines[index]
         heading = _HEADING.match(line)
         if heading and heading.group(1) == "#" and not title:
             title = clean_text(heading.group(2))
+            page.fate[index] = "title"
             continue
         if heading and len(heading.group(1)) >= 2:
             break
-        match = _META_LINE.match(clean_text(line) if "http" not in line else line.strip())
+        source = _SOURCE_LINE.match(line.strip())
+        if source and "source_url" not in found:
+            found["source_url"] = source.group("url")
+            account = source.group("rest").split()
+            half = len(account) // 2
+            if account and account[:half] == account[half:]:
+                account = [" ".join(account[half:])]  # `Founder Park Founder Park`
+            if account and "author" not in found:
+                found["author"] = account[-1]
+            page.fate[index] = "meta"
+            continue
+        match = _META_LINE.match(page.cleaned[index] if "http" not in line else line.strip())
         if not match:
             continue
         key, value = match.group(1).strip("* "), match.group(2).strip("* ")
@@ -452,19 +405,22 @@ def _meta(lines: list[str], name: str) -> Meta:
             if pattern.match(key) and field_name not in found:
                 url = _URL.search(value)
                 found[field_name] = url.group(0) if field_name.endswith("url") and url else value
+                page.fate[index] = "meta"
     if not title:
         title = next(
             (
-                clean_text(line)
-                for line in lines
-                if clean_text(line) and len(clean_text(line)) <= 80
+                page.cleaned[i]
+                for i in range(first_label)
+                if page.cleaned[i]
+                and len(page.cleaned[i]) <= 80
+                and page.content(i)
+                or page.fate[i] == "title"
             ),
             Path(name).stem,
         )
     date = found.get("date", "")
     iso = re.match(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})", date)
-    if iso:
-        date = f"{int(iso.group(1)):04d}-{int(iso.group(2)):02d}-{int(iso.group(3)):02d}"
+    date = f"{int(iso.group(1)):04d}-{int(iso.group(2)):02d}-{int(iso.group(3)):02d}" if iso else ""
     return Meta(
         title=title,
         author=clean_text(found.get("author", "")),
@@ -475,11 +431,12 @@ def _meta(lines: list[str], name: str) -> Meta:
     )
 
 
-def _topics(lines: list[str], first_label: int) -> tuple[Topic, ...]:
+def _topics(page: _Page, first_label: int) -> tuple[list[int], tuple[Topic, ...]]:
     """Numbered items under a summary heading (内容导读, 划重点, 本期要点 …) before the dialogue."""
     topics: list[Topic] = []
+    used: list[int] = []
     inside = False
-    for line in lines[:first_label]:
+    for index, line in enumerate(page.lines[:first_label]):
         heading = _HEADING.match(line)
         bold_heading = re.fullmatch(r"\s*\*\*([^*]{1,20})\*\*\s*[:：]?\s*", line)
         title = ""
@@ -489,6 +446,8 @@ def _topics(lines: list[str], first_label: int) -> tuple[Topic, ...]:
             title = bold_heading.group(1)
         if title:
             inside = bool(_SUMMARY_HEADINGS.search(title)) and not topics
+            if inside:
+                used.append(index)
             continue
         if not inside:
             continue
@@ -507,7 +466,8 @@ def _topics(lines: list[str], first_label: int) -> tuple[Topic, ...]:
         title = clean_text(title).rstrip(":：。 ")
         if title:
             topics.append(Topic(title=title, text=clean_text(rest)))
-    return tuple(topics)
+            used.append(index)
+    return used, tuple(topics)
 
 
 def _join(previous: str, line: str) -> str:
@@ -524,95 +484,211 @@ def _join(previous: str, line: str) -> str:
     return previous + line
 
 
-def _dialogue(
-    lines: list[str], by_line: dict[int, _Label], canonical: dict[str, str]
-) -> tuple[list[tuple[str, list[str]]], tuple[Heading, ...], dict[str, str]]:
-    """Walk from the first label to an end marker, building turns, paragraphs and headings."""
-    turns: list[tuple[str, list[str]]] = []
-    headings: list[Heading] = []
-    hints: dict[str, str] = {}
-    pending_heading: list[str] = []
-    block = ""  # the paragraph being built (raw lines joined, cleaned at the end)
+class _Walk:
+    """Walk from the first label to an end mark, building turns, paragraphs and headings."""
 
-    def flush() -> None:
-        nonlocal block
-        cleaned = clean_text(block)
-        if turns and cleaned and re.search(r"\w", cleaned):
-            paragraphs = turns[-1][1]
+    def __init__(
+        self,
+        page: _Page,
+        by_line: dict[int, Label],
+        speaker_of: dict[int, str],
+        section: int | None,
+    ) -> None:
+        self.page = page
+        self.by_line = by_line
+        self.speaker_of = speaker_of
+        self.section = section
+        self.turns: list[tuple[str, list[str]]] = []
+        self.turn_lines: list[list[int]] = []
+        self.headings: list[Heading] = []
+        self.hints: dict[str, str] = {}
+        self.translated_from: int | None = None  # index of the first turn of the translation
+        self.end = len(page.lines)
+        self.last_label = max(by_line)
+        self._pending: list[str] = []
+        self._block = ""
+        self._block_lines: list[int] = []
+
+    def _flush(self) -> None:
+        cleaned = clean_text(self._block)
+        if self.turns and cleaned and re.search(r"\w", cleaned):
+            paragraphs = self.turns[-1][1]
             if paragraphs and re.match(r"^[。，、；：！？…）)”」]", cleaned):
                 paragraphs[-1] += cleaned
             else:
                 paragraphs.append(cleaned)
-        block = ""
+                self.turn_lines[-1].append(self._block_lines[0] if self._block_lines else -1)
+        self._block = ""
+        self._block_lines = []
 
-    def add_heading(title: str) -> None:
+    def _add_heading(self, title: str) -> None:
         title = clean_text(title).strip(":： ")
         if not title:
             return
-        if pending_heading and _NUMBER_ONLY.match(pending_heading[-1]):
-            pending_heading[-1] = title
+        if self._pending and _NUMBER_ONLY.match(self._pending[-1]):
+            self._pending[-1] = title
         else:
-            pending_heading.append(title)
+            self._pending.append(title)
 
-    start = min(by_line)
-    while start > 0 and (not lines[start - 1].strip() or _opening_heading(lines[start - 1])):
-        start -= 1
-    previous_blank = True
-    for index in range(start, len(lines)):
-        raw = lines[index]
-        stripped = raw.strip()
-        if not stripped:
-            flush()
-            previous_blank = True
-            continue
-        heading = _HEADING.match(raw)
-        if heading and heading.group(2):
-            flush()
-            if _END_HEADINGS.search(heading.group(2)):
+    def _mark(self, index: int, fate: str) -> None:
+        if not self.page.fate[index]:
+            self.page.fate[index] = fate
+
+    def _aside(self, index: int) -> bool:
+        """A caption under a picture, or the second line of a promotion (`点击「在看」` /
+        `是对我们最大的鼓励`): a short line standing alone right after one of them."""
+        page = self.page
+        text = page.cleaned[index]
+        if len(text) > 30 or (index + 1 < len(page.lines) and page.lines[index + 1].strip()):
+            return False
+        before = index - 1
+        while before >= 0 and not page.lines[before].strip():
+            before -= 1
+        if before < 0 or before == index - 1 and not is_image(page.lines[before]):
+            return False
+        if _SENTENCE_END.search(text) and not re.match(r"^(?:图|△|▲|↑|上图|下图)", text):
+            return False
+        return is_image(page.lines[before]) or bool(PROMO.search(page.cleaned[before]))
+
+    def run(self, first_label: int) -> list[tuple[str, list[str]]]:
+        lines, page = self.page.lines, self.page
+        start = first_label
+        while start > 0 and (not lines[start - 1].strip() or _opening_heading(lines[start - 1])):
+            start -= 1
+        previous_blank = True
+        for index in range(start, len(lines)):
+            raw = lines[index]
+            stripped = raw.strip()
+            if self.section is not None and index == self.section:
+                self._flush()
+                self.translated_from = len(self.turns)
+            if not stripped:
+                self._flush()
+                previous_blank = True
+                continue
+            if index in page.skip:
+                self._flush()
+                previous_blank = True
+                continue
+            heading = _HEADING.match(raw)
+            if heading and heading.group(2):
+                self._flush()
+                if END_HEADINGS.search(heading.group(2)):
+                    self.end = index
+                    break
+                self._add_heading(heading.group(2))
+                self._mark(index, "heading")
+                previous_blank = True
+                continue
+            label = self.by_line.get(index)
+            if label:
+                self._flush()
+                speaker = self.speaker_of[index]
+                if label.hint:
+                    self.hints.setdefault(speaker, label.hint)
+                for title in self._pending:
+                    self.headings.append(Heading(title, len(self.turns)))
+                self._pending.clear()
+                self.turns.append((speaker, []))
+                self.turn_lines.append([])
+                self._block = label.rest
+                self._block_lines = [index]
+                self._mark(index, "dialogue")
+                previous_blank = False
+                continue
+            cleaned = page.cleaned[index]
+            if is_end_mark(cleaned):
+                self._flush()
+                self.end = index
                 break
-            add_heading(heading.group(2))
-            previous_blank = True
-            continue
-        if re.fullmatch(r"[-=]{3,}", stripped) and block and not previous_blank:
-            title, block = block, ""
-            add_heading(title)
-            continue
-        label = by_line.get(index)
-        if label:
-            flush()
-            speaker = canonical[label.name]
-            if label.hint:
-                hints.setdefault(speaker, label.hint)
-            for title in pending_heading:
-                headings.append(Heading(title, len(turns)))
-            pending_heading.clear()
-            turns.append((speaker, []))
-            block = label.rest
+            kind = furniture_kind(raw, cleaned)
+            if kind in ("credit", "promo", "footer") and index > self.last_label:
+                self._flush()  # credits after the last turn: the article's footer begins
+                self.end = index
+                break
+            if kind or self._aside(index):
+                self._flush()
+                self._mark(index, FURNITURE)
+                previous_blank = True
+                continue
+            if (
+                is_bold_alone(stripped)
+                and previous_blank
+                and _is_heading_line(page, index, self.by_line)
+            ):
+                self._flush()
+                self._add_heading(bold_alone_text(stripped))
+                self._mark(index, "heading")
+                continue
+            if (
+                self._block
+                and _SENTENCE_END.search(clean_text(self._block))
+                and not re.match(r"^\s*(?:\*\*\s*)?[。，、；：！？…）)”」]", raw)
+            ):
+                self._flush()
+            self._block = _join(self._block.rstrip(), stripped) if self._block else stripped
+            self._block_lines.append(index)
+            self._mark(index, "dialogue")
             previous_blank = False
-            continue
-        cleaned = clean_text(raw)
-        if _is_noise(raw, cleaned):
-            flush()
-            previous_blank = True
-            continue
-        alone = _BOLD_ALONE.match(stripped)
-        if alone and previous_blank and _is_heading_line(lines, index, by_line):
-            flush()
-            add_heading(alone.group("name"))
-            continue
-        if _END_HEADINGS.fullmatch(cleaned.strip(":： ")) and len(cleaned) < 12:
-            flush()
+        self._flush()
+        for index in range(self.end, len(lines)):
+            if page.content(index) and not page.fate[index] and page.cleaned[index]:
+                page.fate[index] = AFTER
+        kept = [i for i, turn in enumerate(self.turns) if turn[1]]
+        if self.translated_from is not None:
+            self.translated_from = sum(1 for i in kept if i < self.translated_from)
+        self.turn_lines = [self.turn_lines[i] for i in kept]
+        return [self.turns[i] for i in kept]
+
+
+def _voice_translation(
+    turns: list[tuple[str, list[str]]], start: int | None
+) -> list[tuple[str, list[str]]]:
+    """Give a kept translation section's turns to the speakers of the Chinese turns they
+    translate: labels are matched by position (the k-th English turn renders the k-th Chinese
+    one), each English label taking the Chinese speaker it lines up with most often."""
+    if start is None or start >= len(turns):
+        return turns
+    original, translation = turns[:start], turns[start:]
+    pairs: dict[str, Counter[str]] = {}
+    for (chinese, _), (english, _) in zip(original, translation, strict=False):
+        pairs.setdefault(english, Counter())[chinese] += 1
+    known = {speaker for speaker, _ in original}
+    voice = {
+        label: counts.most_common(1)[0][0] if label not in known else label
+        for label, counts in pairs.items()
+    }
+    return original + [
+        (voice.get(speaker, speaker), paragraphs) for speaker, paragraphs in translation
+    ]
+
+
+def _drop_tail_furniture(
+    page: _Page, turns: list[tuple[str, list[str]]], walk: _Walk, first_label: int
+) -> None:
+    """The account name or site chrome after the last answer (`42章经`, `See all posts`): short
+    unpunctuated paragraphs that close the last turn and also appear before the dialogue, or
+    are a few Latin words."""
+    if not turns:
+        return
+    header = "\n".join(page.cleaned[:first_label])
+    paragraphs, starts = turns[-1][1], walk.turn_lines[-1]
+    run = 0
+    while run + 1 < len(paragraphs):
+        last = paragraphs[-1 - run]
+        if len(last) > 16 or _SENTENCE_END.search(last):
             break
-        if (
-            block
-            and _SENTENCE_END.search(clean_text(block))
-            and not re.match(r"^\s*(?:\*\*\s*)?[。，、；：！？…）)”」]", raw)
-        ):
-            flush()
-        block = _join(block.rstrip(), stripped) if block else stripped
-        previous_blank = False
-    flush()
-    return [turn for turn in turns if turn[1]], tuple(headings), hints
+        run += 1
+    tail = paragraphs[len(paragraphs) - run :]
+    if not tail or not (
+        run >= 2 or any(p in header or re.fullmatch(r"[A-Za-z .&|-]{1,30}", p) for p in tail)
+    ):
+        return
+    del paragraphs[len(paragraphs) - run :]
+    for line in starts[len(paragraphs) :]:
+        if line >= 0:
+            page.fate[line] = AFTER
+    del starts[len(paragraphs) :]
 
 
 def _opening_heading(line: str) -> bool:
@@ -625,19 +701,41 @@ def _opening_heading(line: str) -> bool:
     return not (_SUMMARY_HEADINGS.search(title) or _DIALOGUE_HEADINGS.search(title))
 
 
-def _is_heading_line(lines: list[str], index: int, by_line: dict[int, _Label]) -> bool:
+def _is_heading_line(page: _Page, index: int, by_line: dict[int, Label]) -> bool:
     """A bold line alone is a heading when it stands as its own block and a label or another
     heading follows; otherwise it is emphasis inside a paragraph (the seed's `**…**\\n。`)."""
-    text = clean_text(lines[index])
+    lines = page.lines
+    text = page.cleaned[index]
     if not text or _SENTENCE_END.search(text) and not _NUMBER_ONLY.match(text):
         return False
     following = next((i for i in range(index + 1, len(lines)) if lines[i].strip()), None)
     if following is None:
         return False
-    if following == index + 1 and not _BOLD_ALONE.match(lines[following].strip()):
+    if following == index + 1 and not is_bold_alone(lines[following]):
         return False
     return (
         following in by_line
-        or bool(_BOLD_ALONE.match(lines[following].strip()))
+        or is_bold_alone(lines[following])
         or bool(_HEADING.match(lines[following]))
     )
+
+
+def _left_out(page: _Page) -> tuple[LeftOut, ...]:
+    """Runs of intro, after-dialogue and translation lines; counts of the scattered kinds."""
+    result: list[LeftOut] = []
+    for what in (INTRO, AFTER, TRANSLATION):
+        indices = [i for i, fate in enumerate(page.fate) if fate == what]
+        if not indices:
+            continue
+        sample = next((page.cleaned[i] for i in indices if len(page.cleaned[i]) > 8), "")
+        result.append(LeftOut(what, indices[0] + 1, indices[-1] + 1, len(indices), sample[:40]))
+    for what in (ENGLISH, FURNITURE, CARDS, HIDDEN):
+        indices = [
+            i
+            for i, fate in enumerate(page.fate)
+            if fate == what and page.lines[i].strip() or fate == what == HIDDEN
+        ]
+        if indices:
+            sample = next((page.cleaned[i] for i in indices if page.cleaned[i]), "")
+            result.append(LeftOut(what, indices[0] + 1, indices[-1] + 1, len(indices), sample[:40]))
+    return tuple(result)

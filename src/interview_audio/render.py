@@ -30,7 +30,8 @@ from interview_audio.engines.base import EngineOptions, Speech
 from interview_audio.errors import InputError, VoicesError
 from interview_audio.ffmpeg import Mp3Encoder
 from interview_audio.files import atomic_path, check_writable, write_text
-from interview_audio.script import Role, Script, dump_yaml, read_script
+from interview_audio.parse import read_script
+from interview_audio.script import Role, Script, dump_yaml
 from interview_audio.speech import to_speech
 from interview_audio.synthesis import Line, Segment, SynthesisPlan, plan_stats, synthesize
 from interview_audio.tags import EpisodeTags, write_tags

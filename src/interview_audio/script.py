@@ -1,7 +1,7 @@
 """The script: who says what, in order. Every later stage reads this and nothing else.
 
-A script comes from parsing an article (`parse.py`) or from a YAML file the user edited;
-both give the same frozen `Script`.
+A script comes from parsing an article or from a YAML file the user edited; both give the same
+frozen `Script`. This module knows the YAML form only: reading an article belongs to `parse`.
 """
 
 from __future__ import annotations
@@ -274,12 +274,3 @@ def _marker(node: yamlfile.Node, turn_count: int) -> tuple[str, int]:
     return values["title"].string(ScriptError), values["start_turn"].integer(
         ScriptError, 0, turn_count - 1
     )
-
-
-def read_script(path: Path) -> Script:
-    """An article or a YAML script, by file suffix: the one input every command accepts."""
-    if path.suffix.lower() in SCRIPT_SUFFIXES:
-        return load_script(path)
-    from interview_audio.parse import read_article
-
-    return read_article(path)
