@@ -247,12 +247,18 @@ def test_topics_discussed_out_of_order_keep_the_conversation_order() -> None:
     assert titles != listed
 
 
-def test_a_topic_the_talk_comes_back_to_makes_a_second_chapter() -> None:
+def test_a_topic_the_talk_comes_back_to_gets_a_second_chapter_titled_from_its_own_words() -> None:
     script, _ = load_fixture("recurring")
-    titles = [c.title for c in find_chapters(script, "summary")]
+    found = find_chapters(script, "summary")
+    titles = [c.title for c in found]
+    assert len(set(titles)) == len(titles)
     design = "新作《雾港》的玩法设计"
-    assert titles.count(design) == 2
-    assert titles.index(design) + 1 < len(titles) - titles[::-1].index(design) - 1
+    assert titles.count(design) == 1
+    second = found[3]
+    assert second.start_turn == 16
+    # The title is a clause of the question that opens the second stretch.
+    assert second.title in script.turns[16].text, second.title
+    assert 4 <= len(second.title) <= 16
 
 
 def test_the_closing_thanks_gets_no_chapter() -> None:
@@ -389,3 +395,6 @@ def test_seed_chapters_match_the_hand_segmentation() -> None:
     assert all(script.turns[c.start_turn].role is Role.HOST for c in found)
     titles = [c.title for c in found]
     assert "与微软的合作关系及算力获取" in titles and "对AI安全性的回应和担忧" in titles
+    assert len(set(titles)) == len(titles), titles
+    for number in (4, 10):  # the stretches whose summary topic came up before
+        assert found[number].title in script.turns[found[number].start_turn].text

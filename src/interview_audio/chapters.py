@@ -106,7 +106,8 @@ _LOOSE_END = frozenset("的地得和与及或而在把被对从向给让很最�
 _TITLE_FILLERS = re.compile(
     r"^(?:好的|好吧|那么|所以|但是|然后|而且|另外|接下来|最后|顺便问一下|顺便说一句|请问|"
     r"我想问(?:你|一下)?|让我问(?:你)?|我(?:一直)?很好奇(?:的一件事是)?|我想知道|我听说|听说|"
-    r"你认为|你觉得|对你来说|我的意思是|我们来|(?:先)?(?:说说|聊聊|谈谈))"
+    r"你认为|你觉得|对你来说|我的意思是|我们来|(?:先)?(?:说说|聊聊|谈谈)|但在|但|并且|当你|当|"
+    r"如果你|那就是|至于|回到)"
 )
 
 
@@ -127,6 +128,12 @@ def find_chapters(script: Script, method: str = "auto") -> tuple[Chapter, ...]:
             "The script has no dialogue turns, so there is nothing to divide into chapters. "
             "Check that the article was parsed into speaker turns."
         )
+    if method == "auto" and script.chapters:
+        return _checked(script.chapters, len(script.turns))  # the user's, as written
+    return distinct_titles(script, _find(script, method))
+
+
+def _find(script: Script, method: str) -> tuple[Chapter, ...]:
     others = ", ".join(m for m in METHODS if m != method)
     if method == "none":
         return (Chapter(_script_title(script), 0),)
@@ -147,8 +154,6 @@ def find_chapters(script: Script, method: str = "auto") -> tuple[Chapter, ...]:
         return _from_topics(script, _Corpus.build(script))
     if method == "shift":
         return _from_shift(script)
-    if script.chapters:
-        return _checked(script.chapters, len(script.turns))
     found = _from_headings(script.headings, len(script.turns))
     if found:
         return found
@@ -541,33 +546,78 @@ def _from_shift(script: Script) -> tuple[Chapter, ...]:
     stop = _name_terms(script)
     spans = exchanges(script)
     vectors = [_exchange_terms(script, span, stop) for span in spans]
-    frequency: dict[str, int] = {}
-    for vector in vectors:
-        for term in vector:
-            frequency[term] = frequency.get(term, 0) + 1
     count = len(vectors)
-    rarity = {term: math.log((1.0 + count) / (1.0 + df)) for term, df in frequency.items()}
+    rarity = _rarity(vectors)
     weighted = [{t: c * (rarity[t] + 1.0) for t, c in vector.items()} for vector in vectors]
     starts = [0, *shift_boundaries(weighted, SHIFT_WINDOW, SHIFT_MIN_EXCHANGES)]
     chapters: list[Chapter] = []
     for number, first in enumerate(starts):
         last = starts[number + 1] if number + 1 < len(starts) else count
-        # Key words: words (not single characters) that recur in the chapter's exchanges
-        # and are rare elsewhere.
-        spread: dict[str, int] = {}
-        for vector in vectors[first:last]:
-            for term in vector:
-                if len(term) > 1:
-                    spread[term] = spread.get(term, 0) + 1
-        keywords = {t: n * rarity[t] for t, n in spread.items() if n >= min(2, last - first)}
-        broad = {t: n * rarity[t] for t, n in spread.items()}
-        title = (
-            _question_title(script, spans[first], keywords)
-            or _question_title(script, spans[first], broad)
-            or _script_title(script)
-        )
+        title = _stretch_title(script, spans, vectors, rarity, first, last) or _script_title(script)
         chapters.append(Chapter(title, spans[first].start))
     return tuple(chapters)
+
+
+def _rarity(vectors: Sequence[dict[str, float]]) -> dict[str, float]:
+    frequency: dict[str, int] = {}
+    for vector in vectors:
+        for term in vector:
+            frequency[term] = frequency.get(term, 0) + 1
+    count = len(vectors)
+    return {term: math.log((1.0 + count) / (1.0 + df)) for term, df in frequency.items()}
+
+
+def _stretch_title(
+    script: Script,
+    spans: Sequence[range],
+    vectors: Sequence[dict[str, float]],
+    rarity: dict[str, float],
+    first: int,
+    last: int,
+) -> str:
+    """A title for exchanges [first, last) from their own words: the clause of the opening
+    question that carries the words that recur in the stretch and are rare elsewhere."""
+    spread: dict[str, int] = {}
+    for vector in vectors[first:last]:
+        for term in vector:
+            if len(term) > 1:
+                spread[term] = spread.get(term, 0) + 1
+    keywords = {t: n * rarity[t] for t, n in spread.items() if n >= min(2, last - first)}
+    broad = {t: n * rarity[t] for t, n in spread.items()}
+    return _question_title(script, spans[first], keywords) or _question_title(
+        script, spans[first], broad
+    )
+
+
+def distinct_titles(script: Script, chapters: Sequence[Chapter]) -> tuple[Chapter, ...]:
+    """Chapters with a title that an earlier chapter already has get one from their own words
+    (a summary topic the talk comes back to: the second stretch says what it is about)."""
+    seen = {chapter.title for chapter in chapters}
+    if len(seen) == len(chapters):
+        return tuple(chapters)
+    stop = _name_terms(script)
+    spans = exchanges(script)
+    vectors = [_exchange_terms(script, span, stop) for span in spans]
+    rarity = _rarity(vectors)
+    index_of = {span.start: number for number, span in enumerate(spans)}
+    used: set[str] = set()
+    result: list[Chapter] = []
+    for number, chapter in enumerate(chapters):
+        title = chapter.title
+        if title in used and chapter.start_turn in index_of:
+            first = index_of[chapter.start_turn]
+            following = chapters[number + 1].start_turn if number + 1 < len(chapters) else None
+            last = index_of.get(following, len(spans)) if following is not None else len(spans)
+            own = _stretch_title(script, spans, vectors, rarity, first, max(last, first + 1))
+            title = own if own and own not in used and own not in seen else title
+        suffix = 2
+        base = title
+        while title in used:
+            title = f"{base}（{suffix}）"
+            suffix += 1
+        used.add(title)
+        result.append(Chapter(title, chapter.start_turn))
+    return tuple(result)
 
 
 def _sum_vectors(vectors: Sequence[dict[str, float]]) -> dict[str, float]:
@@ -616,7 +666,7 @@ def _trim_clause(clause: str) -> str:
     while clause != previous:
         previous = clause
         clause = _TITLE_FILLERS.sub("", clause).strip()
-        clause = re.sub(r"(?:的话|吗|呢|吧|啊|呀|嘛)$", "", clause).strip()
+        clause = re.sub(r"(?:的话|吗|呢|吧|啊|呀|嘛|方面|的时候|时)$", "", clause).strip()
     return clause
 
 
