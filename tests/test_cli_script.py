@@ -7,16 +7,20 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from interview_audio.chapters import find_chapters
 from interview_audio.cli import app
 from interview_audio.parse import read_article
 from interview_audio.script import load_script
 
 SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
+CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_79d8b0fa45fee915.txt"
 runner = CliRunner()
 
 
@@ -46,7 +50,8 @@ def test_yaml_round_trip_and_hand_edit(tmp_path: Path) -> None:
     out = tmp_path / "script.yaml"
     result = runner.invoke(app, ["script", str(SAMPLE), "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert load_script(out) == read_article(SAMPLE)
+    parsed = read_article(SAMPLE)
+    assert load_script(out) == replace(parsed, chapters=find_chapters(parsed))
     # A user fixes a misattributed line by hand; the edited script is read back as edited.
     edited = out.read_text(encoding="utf-8").replace(
         "- speaker: 周一鸣\n  text: 其实不需要说服", "- speaker: 陈默\n  text: 其实不需要说服", 1
@@ -117,3 +122,66 @@ def test_bad_input_is_one_line_on_stderr(
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+
+
+def test_script_shows_the_chapters_render_will_use_in_every_form(tmp_path: Path) -> None:
+    expected = [(c.title, c.start_turn) for c in find_chapters(read_article(SAMPLE), "shift")]
+    table = runner.invoke(app, ["script", str(SAMPLE), "--chapters", "shift"])
+    assert table.exit_code == 0, table.output
+    for title, start in expected:
+        assert f"turn {start:>3}  {title}" in table.output
+    data = json.loads(
+        runner.invoke(app, ["script", str(SAMPLE), "--json", "--chapters", "shift"]).output
+    )
+    assert [(c["title"], c["start_turn"]) for c in data["chapters"]] == expected
+    out = tmp_path / "script.yaml"
+    runner.invoke(app, ["script", str(SAMPLE), "--chapters", "shift", "-o", str(out)])
+    assert [(c.title, c.start_turn) for c in load_script(out).chapters] == expected
+    bad = runner.invoke(app, ["script", str(SAMPLE), "--chapters", "topics"])
+    assert bad.exit_code != 0 and "auto, headings, summary, shift, none" in bad.output
+
+
+def test_seed_script_json_lists_distinct_chapters() -> None:
+    if not SEED.exists():
+        pytest.skip(f"the seed article is not at {SEED} (it lives in ../shared beside the repo)")
+    data = json.loads(runner.invoke(app, ["script", str(SEED), "--json"]).output)
+    assert len(data["turns"]) == 59
+    assert [s["turns"] for s in data["speakers"]] == [30, 29]
+    assert len(data["topics"]) == 9
+    titles = [c["title"] for c in data["chapters"]]
+    assert len(titles) == 11 and len(set(titles)) == len(titles)
+    assert data["warnings"] == []
+
+
+def test_script_says_what_was_left_to_the_narrator_or_out() -> None:
+    result = runner.invoke(app, ["script", str(CORPUS / "blog_baoyu_petersson.md")])
+    assert result.exit_code == 0, result.output
+    assert "Narrator:  the title" in result.output
+    assert re.search(r"lines \d+-\d+, \d+ non-blank, before the dialogue", result.output)
+    data = json.loads(
+        runner.invoke(
+            app, ["script", str(CORPUS / "bilingual_trailing_english.md"), "--json"]
+        ).output
+    )
+    assert any(item["what"].startswith("translation section") for item in data["left_out"])
+    kept = runner.invoke(
+        app,
+        ["script", str(CORPUS / "bilingual_trailing_english.md"), "--keep-translation", "--json"],
+    )
+    assert len(json.loads(kept.output)["turns"]) == 12
+
+
+def test_script_warns_about_unspeakable_text_with_turn_and_text(tmp_path: Path) -> None:
+    path = tmp_path / "script.yaml"
+    path.write_text(
+        "title: t\nturns:\n  - {speaker: 主持人, text: 你好。}\n"
+        "  - {speaker: 嘉宾, text: '看这里 https://example.com/x?id=1 和 %E4%B8%AD 吧。'}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["script", str(path)])
+    assert result.exit_code == 0
+    assert "Warnings (" in result.output
+    assert "turn 1 (嘉宾): a URL: 'https://example.com/x?id=1'" in result.output
+    assert "turn 1 (嘉宾): percent-encoding: '%E4%B8%AD'" in result.output
+    data = json.loads(runner.invoke(app, ["script", str(path), "--json"]).output)
+    assert {w["kind"] for w in data["warnings"]} >= {"a URL", "percent-encoding"}

@@ -212,6 +212,18 @@ def test_gb18030_is_detected_not_mangled() -> None:
         ("_强调_ 与 snake_case", "强调与snake_case"),
         ("好的 🚀🌟 是的", "好的是的"),
         ("AT&amp;T", "AT&T"),
+        ("![](https://cubox.pro/c/filters:no_upscale()?imageUrl=https%3A%2F%2Fmmbiz)好的", "好的"),
+        ("[![](https://a.b/c.png)](https://a.b/d)图后文字", "图后文字"),
+        ("[mp.weixin.qq.com](https://mp.weixin.qq.com/s/x)晚点团队", "晚点团队"),
+        ("你好<img src=x.png>世界<br/>！", "你好世界！"),
+        ("中\x00文\u200b字\ufeff", "中文字"),
+        ("残留%E4%B8%AD%E6%96%87编码", "残留编码"),
+        ("剩下?imageUrl=https%3A%2F%2Fx&valid=true的", "剩下的"),
+        (
+            '{{< styled-paragraph class="lang-cn" >}}采访者：好的。{{< /styled-paragraph >}}',
+            "采访者：好的。",
+        ),
+        ("一种非共识------但我理解他", "一种非共识——但我理解他"),
     ],
 )
 def test_clean_text(raw: str, spoken: str) -> None:
@@ -233,3 +245,55 @@ def test_arbitrary_text_parses_or_raises_parse_error(text: str) -> None:
         return
     assert script.turns
     assert all(turn.paragraphs and all(p for p in turn.paragraphs) for turn in script.turns)
+
+
+def test_title_line_with_a_name_is_the_title_not_a_speaker() -> None:
+    text = (
+        "对话 MiniMax 闫俊杰：AGI 不是大杀器\n"
+        "===================\n\n"
+        "**《晚点》：你们为什么做 MoE？**\n\n"
+        "闫俊杰：因为成本。\n\n"
+        "**《晚点》：那今天可以说说吗？**\n\n"
+        "闫俊杰：还是服务每一个人。\n\n"
+        "· FIN ·\n\n"
+        "题图来源：《极速车王》\n"
+    )
+    script = parse_article(text)
+    assert script.title == "对话MiniMax闫俊杰：AGI不是大杀器"
+    assert [(s.name, s.role) for s in script.speakers] == [
+        ("晚点", Role.HOST),
+        ("闫俊杰", Role.GUEST),
+    ]
+    assert [t.text for t in script.turns] == [
+        "你们为什么做MoE？",
+        "因为成本。",
+        "那今天可以说说吗？",
+        "还是服务每一个人。",
+    ]
+
+
+def test_front_matter_gives_the_meta_and_is_never_spoken() -> None:
+    text = (
+        "---\ntitle: \"蔡崇信访谈\"\nauthor: 某人\ndate: '2024-04-03'\n"
+        "source: https://www.youtube.com/watch?v=x\n---\n\n"
+        "**Nikolai:** 你好。\n\n<details>\n<summary>View</summary>\n"
+        '<p class="english-text">hello there everyone, welcome.</p>\n</details>\n\n'
+        "**Joe:** 谢谢你邀请我。\n\n**Nikolai:** 再见。\n\n**Joe:** 再见。\n"
+    )
+    script = parse_article(text)
+    assert script.meta.title == "蔡崇信访谈"
+    assert script.meta.date == "2024-04-03"
+    assert script.meta.source_url == "https://www.youtube.com/watch?v=x"
+    assert [t.text for t in script.turns] == ["你好。", "谢谢你邀请我。", "再见。", "再见。"]
+
+
+def test_account_cards_and_publisher_lines_are_not_speakers() -> None:
+    text = (
+        "# 标题\n\n**钛媒体AGI**\n\n钛媒体集团旗下产品。\n\n54篇原创内容\n\n公众号\n\n"
+        "本文首发钛媒体App：\n\n主持人：问题一？\n\n黄仁勋：回答一。\n\n"
+        "主持人：问题二？\n\n黄仁勋：回答二。\n\n下载钛媒体App，打开科技，打开财富\n\n"
+        "分割线------------\n\n**钛媒体AGI**\n\n钛媒体集团旗下产品。\n\n54篇原创内容\n\n公众号\n"
+    )
+    script = parse_article(text)
+    assert [s.name for s in script.speakers] == ["主持人", "黄仁勋"]
+    assert script.turns[-1].text == "回答二。"

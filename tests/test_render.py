@@ -219,6 +219,40 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     report = render(SAMPLE, _options(tmp_path, dry_run=True))
     assert report.plan.lines == 19 and report.plan.new == 19
     assert not (tmp_path / "out").exists()
+    # The chapter plan with estimated starts: the narrator's opening, then the four topics.
+    assert [title for title, _ in report.outline] == [
+        "开场",
+        "从辞职到立项",
+        "小团队的分工与工具",
+        "发行、定价与销量",
+        "给后来者的建议",
+    ]
+    starts = [start for _, start in report.outline]
+    assert starts[0] == 0 and starts == sorted(starts)
+    # About 4.8 characters a second plus pauses: within a few seconds of characters / rate.
+    assert report.plan.characters / 4.8 < report.estimate < report.plan.characters / 4.8 + 60
+
+
+UNSPEAKABLE_SCRIPT = (
+    "title: 测试\nturns:\n  - {speaker: 主持人, text: 你好。}\n"
+    "  - {speaker: 嘉宾, text: '图在这里 ![](https://a.b/c.png) 吧。'}\n"
+)
+
+
+def test_speakability_warnings_before_synthesis_and_strict_stops(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "script.yaml"
+    path.write_text(UNSPEAKABLE_SCRIPT, encoding="utf-8")
+    recorder = Recorder()
+    with pytest.raises(InputError, match="--strict"):
+        render(path, _options(tmp_path, strict=True), recorder)
+    assert recorder.plan is None and recorder.lines == 0  # nothing was synthesized
+    assert not (tmp_path / "out").exists()
+    assert "turn 1 (嘉宾): Markdown" in caplog.text
+    caplog.clear()
+    report = render(path, _options(tmp_path, dry_run=True))
+    assert report.plan.lines > 0 and "turn 1 (嘉宾)" in caplog.text
 
 
 def test_intro_modes() -> None:
@@ -261,9 +295,17 @@ def test_cli_render_dry_run_and_inspect(
     )
     assert result.exit_code == 0, result.output
     assert "19 lines" in result.output and "Dry run" in result.output
+    assert "Chapters (estimated, about" in result.output and "从辞职到立项" in result.output
     report, _ = rendered
     result = runner.invoke(app, ["inspect", str(report.folder / "episode.mp3")])
     assert result.exit_code == 0, result.output
     assert "从辞职到立项" in result.output and "Podcast" in result.output
     result = runner.invoke(app, ["render", str(SAMPLE), "--engine", "nope"])
     assert result.exit_code != 0 and "auto, edge, kokoro, espeak" in result.output
+    script = tmp_path / "bad.yaml"
+    script.write_text(UNSPEAKABLE_SCRIPT, encoding="utf-8")
+    result = runner.invoke(
+        app, ["render", str(script), "--engine", "espeak", "-o", str(tmp_path), "--strict"]
+    )
+    assert result.exit_code == 2 and "--strict stops before synthesis" in result.output
+    assert "Traceback" not in result.output

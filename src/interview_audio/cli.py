@@ -13,8 +13,9 @@ import typer
 
 from interview_audio import __version__
 from interview_audio.errors import InterviewAudioError
-from interview_audio.parse import read_script
+from interview_audio.parse import Article, read_source
 from interview_audio.script import Script, dump_yaml, to_dict
+from interview_audio.speakable import Warning, check_script
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -93,6 +94,19 @@ class _EngineLine(logging.Filter):
 _ENGINE_LINE = _EngineLine()
 
 
+ChaptersOpt = Annotated[
+    str, typer.Option("--chapters", help="auto, headings, summary, shift or none.")
+]
+KeepTranslationOpt = Annotated[
+    bool,
+    typer.Option(
+        "--keep-translation",
+        help="Keep an English translation or original beside the Chinese (voiced by the same "
+        "speakers); by default it is left out.",
+    ),
+]
+
+
 @app.command("script")
 def script_command(
     article: ArticleArg,
@@ -101,17 +115,45 @@ def script_command(
         Path | None,
         typer.Option("-o", "--output", help="Write an editable YAML script to this file."),
     ] = None,
+    chapters: ChaptersOpt = "auto",
+    keep_translation: KeepTranslationOpt = False,
 ) -> None:
-    """Show how the article was read: speakers, roles, topics and every turn."""
-    script = _run(lambda: read_script(article))
+    """Show how the article was read: speakers, roles, chapters, every turn, what was left
+    out and any text that should not be spoken."""
+    from dataclasses import replace
+
+    from interview_audio.chapters import find_chapters
+
+    parsed = _run(lambda: read_source(article, keep_translation))
+    script = replace(parsed.script, chapters=_run(lambda: find_chapters(parsed.script, chapters)))
+    warnings = check_script(script)
     if output is not None:
         _run(lambda: _write_text(output, dump_yaml(script)))
-        typer.echo(f"Wrote {output} ({len(script.turns)} turns). Edit it, then render it.")
+        typer.echo(
+            f"Wrote {output} ({len(script.turns)} turns, {len(script.chapters)} chapters). "
+            "Edit it, then render it."
+        )
+        for warning in warnings:
+            typer.echo(f"warning: {warning}", err=True)
         return
     if as_json:
-        typer.echo(json.dumps(to_dict(script), ensure_ascii=False, indent=2))
+        data = to_dict(script)
+        data["left_out"] = [
+            {
+                "what": item.what,
+                "first_line": item.first_line,
+                "last_line": item.last_line,
+                "lines": item.lines,
+            }
+            for item in parsed.left_out
+        ]
+        data["warnings"] = [
+            {"turn": w.turn, "speaker": w.speaker, "kind": w.kind, "text": w.text} for w in warnings
+        ]
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     _print_script(script)
+    _print_reading(parsed, warnings)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -121,6 +163,27 @@ def _write_text(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise InputError(f"Cannot write {path}: {exc.strerror}. Choose another path.") from exc
+
+
+def _print_reading(parsed: Article, warnings: Sequence[Warning]) -> None:
+    """What the narrator says instead of the text, what was left out, what should not be
+    spoken: so a user sees at once when only part of a file was read as the interview."""
+    if parsed.narrated:
+        typer.echo(f"Narrator:  {'; '.join(parsed.narrated)}")
+    if parsed.left_out:
+        typer.echo("Left out:")
+        for item in parsed.left_out:
+            where = (
+                f"line {item.first_line}"
+                if item.first_line == item.last_line
+                else f"lines {item.first_line}-{item.last_line}"
+            )
+            sample = f": {item.sample}…" if item.sample else ""
+            typer.echo(f"  {where}, {item.lines} non-blank, {item.what}{sample}")
+    if warnings:
+        typer.echo(f"Warnings ({len(warnings)}): text that should not be spoken")
+        for warning in warnings:
+            typer.echo(f"  {warning}")
 
 
 def _print_script(script: Script) -> None:
@@ -276,9 +339,7 @@ def render_command(
     ] = Path("output"),
     engine: EngineOpt = None,
     voices: VoicesOpt = None,
-    chapters: Annotated[
-        str, typer.Option("--chapters", help="auto, headings, summary, shift or none.")
-    ] = "auto",
+    chapters: ChaptersOpt = "auto",
     intro: Annotated[
         str, typer.Option("--intro", help="Narrator's opening: short (topics), full or none.")
     ] = "short",
@@ -311,6 +372,13 @@ def render_command(
         bool, typer.Option("--dry-run", help="Show what would be synthesized, then stop.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    keep_translation: KeepTranslationOpt = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Stop before synthesis when the speakability check finds anything."
+        ),
+    ] = False,
 ) -> None:
     """Render an article (or an edited script.yaml) into a chaptered, tagged episode."""
     from interview_audio.render import RenderOptions, render
@@ -329,6 +397,8 @@ def render_command(
         cache_dir=cache_dir,
         use_cache=not no_cache,
         dry_run=dry_run,
+        keep_translation=keep_translation,
+        strict=strict,
     )
     _ENGINE_LINE.quiet = quiet
     with _Progress(quiet) as progress:
@@ -404,6 +474,9 @@ def _clock(seconds: float) -> str:
 
 def _print_report(report: RenderReport, dry_run: bool) -> None:
     if dry_run:
+        typer.echo(f"Chapters (estimated, about {_clock(report.estimate)} in all):")
+        for number, (title, start) in enumerate(report.outline, 1):
+            typer.echo(f"  {number:>2}. {_clock(start):>7}  {title}")
         typer.echo(f"Dry run: nothing synthesized. The episode would go to {report.folder}")
         return
     typer.echo(f"Episode: {report.title}")

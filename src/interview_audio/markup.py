@@ -31,9 +31,12 @@ _INVISIBLE = re.compile(
     "\ufe0e\ufe0f\ufeff]"
 )
 _SHORTCODE = re.compile(r"\{\{[<%].*?[%>]\}\}")
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{\{\s*[<%][^{}]*$")
 _URL = re.compile(r"(?:https?://|www\.)[^\s，。；！？、）)\]】>\"“”]+", re.IGNORECASE)
 _DOMAIN = re.compile(r"^(?:https?://)?(?:[\w-]+\.)+[a-z]{2,}(?:/\S*)?$", re.IGNORECASE)
-_QUERY = re.compile(r"(?:[?&][A-Za-z_][\w.\-]*=[^\s，。；！？、）)\]]*)+")
+_QUERY = re.compile(r"(?:[?&][A-Za-z_][A-Za-z0-9_.\-]*=[!-'*-~]*)+")
+_BROKEN_IMAGE = re.compile(r"!\[[^\]\n]*\](?:\([^)\n]*\)?)?")
+_BROKEN_LINK = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)?")
 _PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2}){2,}")
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>|<!--.*?-->")
 _EMPHASIS = re.compile(r"[*`]+|~~")
@@ -115,6 +118,8 @@ def clean_text(text: str) -> str:
     """What a person says in `text`: no markup, links, URLs, query strings, percent-encoding,
     emoji, control characters or stray emphasis, and no spaces beside Chinese characters."""
     text = _SHORTCODE.sub("", strip_invisible(text))
+    if "%" in text:
+        text = _PERCENT.sub("", text)
     if _MARKUP_SIGNS.search(text):
         tokens = _INLINE.parseInline(text)
         text = _inline_text(tokens[0].children or []) if tokens else text
@@ -126,8 +131,12 @@ def clean_text(text: str) -> str:
         text = _URL.sub("", text)
     if "=" in text:
         text = _QUERY.sub("", text)
-    if "%" in text:
-        text = _PERCENT.sub("", text)
+    if "](" in text or "![" in text:  # what is left of malformed images and links
+        text = _BROKEN_LINK.sub(r"\1", _BROKEN_IMAGE.sub("", text)).replace("![", "")
+    if "<" in text:
+        text = _TAG.sub("", text)
+    if "{{" in text or "}}" in text or "{%" in text:
+        text = _TEMPLATE.sub("", text).replace("{{", "").replace("}}", "")
     text = _EMPHASIS.sub("", text)
     if "---" in text:
         text = _DASHES.sub("——", text)  # Cubox writes a Chinese dash as a run of hyphens

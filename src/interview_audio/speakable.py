@@ -25,7 +25,7 @@ CHECKS: tuple[tuple[str, re.Pattern[str]], ...] = (
             re.IGNORECASE,
         ),
     ),
-    ("a URL query", re.compile(r"[?&][A-Za-z_][\w.-]*=[^\s，。]*")),
+    ("a URL query", re.compile(r"[?&][A-Za-z_][A-Za-z0-9_.-]*=[!-'*-~]*")),
     ("percent-encoding", re.compile(r"(?:%[0-9A-Fa-f]{2})+")),
     (
         "Markdown",
