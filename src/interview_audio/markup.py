@@ -198,6 +198,8 @@ class Blocks:
     code: frozenset[int]  # lines of fenced code
 
 
+# Setext underlines, HTML blocks and code fences: without any, the block pass changes nothing.
+_BLOCK_SIGNS = re.compile(r"^ {0,3}(?:(?:=+|-+)[ \t]*$|<[A-Za-z!/?]|```|~~~)", re.M)
 _HIDDEN_HTML = re.compile(r"^\s*<(?:details|script|style|summary|!--)", re.IGNORECASE)
 
 
@@ -208,7 +210,10 @@ def normalize_blocks(lines: list[str]) -> Blocks:
     out = list(lines)
     hidden: set[int] = set()
     code: set[int] = set()
-    for token in _BLOCKS.parse("\n".join(lines)):
+    text = "\n".join(lines)
+    if not _BLOCK_SIGNS.search(text):
+        return Blocks(out, frozenset(), frozenset())  # nothing block-level to rewrite
+    for token in _BLOCKS.parse(text):
         if token.map is None:
             continue
         first, last = token.map

@@ -325,8 +325,7 @@ def _translation_section(page: _Page) -> int | None:
     content = [i for i in range(len(page.lines)) if page.content(i) and page.cleaned[i]]
     if not content:
         return None
-    han = sum(han_count(page.cleaned[i]) for i in content)
-    if han < 200:
+    if han_count("\n".join(page.cleaned[i] for i in content)[:50_000]) < 200:
         return None
     start = None
     latin = other = 0
@@ -361,8 +360,8 @@ def _english_lines(page: _Page, section: int | None) -> set[int]:
     """Latin-script prose lines inside a Chinese article (an original beside its translation,
     as transcript sites and bilingual blogs print them)."""
     end = section if section is not None else len(page.lines)
-    texts = [page.cleaned[i] for i in range(end)]
-    if sum(map(han_count, texts)) <= sum(map(latin_words, texts)):
+    joined = "\n".join(page.cleaned[:end])[:50_000]  # a sample is enough to tell
+    if han_count(joined) <= latin_words(joined):
         return set()
     return {i for i in range(end) if page.content(i) and is_latin_prose(page.cleaned[i])}
 
