@@ -149,6 +149,7 @@ def test_seed_article(seed: Path) -> None:
     joined = "\n".join(t.text for t in script.turns)
     assert "Alex Heath" in joined
     assert "最大的因素。你知道" in joined  # the stray `**\n。` of the seed
+    assert "让创作者拥有新的收入来源。" in joined  # a `。` alone on the line after `**`
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "gb18030", "gbk"])

@@ -600,6 +600,9 @@ class _Walk:
                 self._flush()
                 self.end = index
                 break
+            if self._block and re.fullmatch(r"[。，、；：！？…）)”」]+", cleaned):
+                self._block += cleaned  # the seed's `**…**` then `。` on the next line
+                continue
             kind = furniture_kind(raw, cleaned)
             if kind in ("credit", "promo", "footer") and index > self.last_label:
                 self._flush()  # credits after the last turn: the article's footer begins
