@@ -122,6 +122,12 @@ _META_KEYS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 _META_LINE = re.compile(r"^\s*([^:：\s]{1,8})\s*[:：]\s*(.+?)\s*$")
 _URL = re.compile(r"https?://[^\s)\]>\"“”]+")
+# What an exporter writes where the title was lost (a Cubox export of a WeChat page can start
+# with `微信号` underlined): the file's own name says more than that.
+_PLACEHOLDER_TITLE = re.compile(
+    r"微信号|微信公众号|公众号|微信公众平台|微信|原创|图片|mp\.weixin\.qq\.com|WeChat|Untitled|无标题",
+    re.IGNORECASE,
+)
 _SOURCE_LINE = re.compile(r"^\[(?P<domain>[\w.-]+\.[a-z]{2,})\]\((?P<url>[^)\s]+)\)(?P<rest>.*)$")
 
 
@@ -417,6 +423,8 @@ def _meta(page: _Page, first_label: int, fields: dict[str, str], name: str) -> M
             ),
             Path(name).stem,
         )
+    if _PLACEHOLDER_TITLE.fullmatch(title.strip()):
+        title = Path(name).stem
     date = found.get("date", "")
     iso = re.match(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})", date)
     date = f"{int(iso.group(1)):04d}-{int(iso.group(2)):02d}-{int(iso.group(3)):02d}" if iso else ""
