@@ -15,6 +15,7 @@ from interview_audio.captions import (
     MAX_CHARS,
     MAX_SECONDS,
     cues,
+    transcript,
     write_chapters_json,
     write_srt,
     write_vtt,
@@ -22,6 +23,7 @@ from interview_audio.captions import (
 from interview_audio.engines.base import SentenceTiming
 from interview_audio.files import TEMP_MARKER
 from interview_audio.script import Role
+from interview_audio.speech import split_sentences, to_speech
 from interview_audio.synthesis import Line
 from interview_audio.voices import EspeakVoice
 
@@ -175,3 +177,120 @@ def test_any_sentence_splits_into_short_cues_that_keep_every_character(
     for cue in found:
         assert len(cue.text) <= MAX_CHARS
         assert cue.end - cue.start <= MAX_SECONDS + 1e-6 or len(cue.text) <= 2
+
+
+# --- written text on screen, spoken timings ------------------------------------------------------
+
+WRITTEN = "我们在2025年3月18日发布，首月卖出30万份。GPT-4也来了！谢谢。"
+
+
+def spoken_line(text: str, timings: list[tuple[float, float]], lexicon: tuple = ()) -> Placement:
+    """A line as render builds it: written text, speech text, and engine timings for the speech
+    sentences (cut by the speech step's own splitter)."""
+    speech = to_speech(text, lexicon)
+    pieces = split_sentences(speech)
+    assert len(pieces) == len(timings)
+    line = Line(0, "陈默", Role.GUEST, EspeakVoice(), text, speech, 0, 0, 0)
+    timed = tuple(SentenceTiming(p, a, b) for p, (a, b) in zip(pieces, timings, strict=True))
+    return Placement(line, timings[0][0] - 0.02, timings[-1][1] + 0.02, timed, 0.0)
+
+
+def test_captions_show_the_written_text_with_the_spoken_sentence_times() -> None:
+    line = spoken_line(WRITTEN, [(1.0, 6.0), (6.5, 8.0), (8.4, 9.0)])
+    assert "二零二五年" in line.line.speech  # the engine heard the speech form
+    found = cues(Timeline((line,), (), 10.0))
+    text = "".join(cue.text for cue in found)
+    assert text == WRITTEN
+    assert "二零二五" not in text and "三十万" not in text
+    by_sentence = {
+        sentence: [c for c in found if c.text in sentence]
+        for sentence in ("我们在2025年3月18日发布，首月卖出30万份。", "GPT-4也来了！", "谢谢。")
+    }
+    first = by_sentence["我们在2025年3月18日发布，首月卖出30万份。"]
+    assert first[0].start == 1.0 and first[-1].end == 6.0
+    assert [(c.start, c.end) for c in by_sentence["GPT-4也来了！"]] == [(6.5, 8.0)]
+    assert [(c.start, c.end) for c in by_sentence["谢谢。"]] == [(8.4, 9.0)]
+
+
+def test_transcript_sentences_are_written_and_timed() -> None:
+    line = spoken_line(WRITTEN, [(1.0, 6.0), (6.5, 8.0), (8.4, 9.0)])
+    (paragraph,) = transcript(Timeline((line,), (), 10.0))
+    assert paragraph.opens_turn and paragraph.speaker == "陈默"
+    assert [(s.start, s.end, s.text) for s in paragraph.sentences] == [
+        (1.0, 6.0, "我们在2025年3月18日发布，首月卖出30万份。"),
+        (6.5, 8.0, "GPT-4也来了！"),
+        (8.4, 9.0, "谢谢。"),
+    ]
+
+
+def test_timings_that_cut_or_merge_sentences_are_interpolated() -> None:
+    speech = to_speech(WRITTEN)
+    first, second, third = split_sentences(speech)
+    line = Line(0, "陈默", Role.GUEST, EspeakVoice(), WRITTEN, speech, 0, 0, 0)
+    half = len(first) // 2
+    # The engine cut the first sentence in two and reported the last two as one (as Edge may).
+    timed = (
+        SentenceTiming(first[:half], 0.0, 3.0),
+        SentenceTiming(first[half:], 3.0, 6.0),
+        SentenceTiming(second + third, 6.0, 10.0),
+    )
+    found = transcript(Timeline((Placement(line, 0.0, 10.0, timed, 0.0),), (), 10.0))
+    sentences = found[0].sentences
+    assert [s.text for s in sentences] == [
+        "我们在2025年3月18日发布，首月卖出30万份。",
+        "GPT-4也来了！",
+        "谢谢。",
+    ]
+    assert (sentences[0].start, sentences[0].end) == (0.0, 6.0)
+    assert sentences[1].start == 6.0 and sentences[2].end == 10.0
+    split = 6.0 + 4.0 * len(second) / len(second + third)
+    assert sentences[1].end == pytest.approx(split) and sentences[2].start == pytest.approx(split)
+
+
+def test_a_lexicon_rewrite_and_dropped_symbols_keep_every_written_character() -> None:
+    text = "**AGI**什么时候到来？😀我觉得在2030年前后。"
+    lexicon = (("AGI", "通用人工智能"),)
+    speech = to_speech(text, lexicon)
+    pieces = split_sentences(speech)
+    line = Line(0, "主持人", Role.HOST, EspeakVoice(), text, speech, 0, 0, 0)
+    timed = tuple(SentenceTiming(p, 2.0 * i, 2.0 * i + 1.5) for i, p in enumerate(pieces))
+    (paragraph,) = transcript(Timeline((Placement(line, 0.0, 4.0, timed, 0.0),), (), 4.0))
+    assert "".join(s.text for s in paragraph.sentences) == text
+    assert [(s.start, s.end) for s in paragraph.sentences] == [(0.0, 1.5), (2.0, 3.5)]
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "我们",
+                "在2025年",
+                "卖出30万份",
+                "GPT-4",
+                "增长了20%",
+                "约$7.6B",
+                "，",
+                "。",
+                "！",
+                "H100",
+            ]
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_any_line_keeps_its_written_text_in_order_within_its_timings(words: list[str]) -> None:
+    text = "".join(words)
+    speech = to_speech(text)
+    pieces = split_sentences(speech)
+    if not pieces:
+        return
+    line = Line(0, "陈默", Role.GUEST, EspeakVoice(), text, speech, 0, 0, 0)
+    timed = tuple(SentenceTiming(p, 1.0 + i, 1.8 + i) for i, p in enumerate(pieces))
+    placement_ = Placement(line, 1.0, 1.8 + len(pieces), timed, 0.0)
+    (paragraph,) = transcript(Timeline((placement_,), (), 30.0))
+    assert "".join(s.text for s in paragraph.sentences) == text.strip()
+    for sentence, after in zip(paragraph.sentences, paragraph.sentences[1:], strict=False):
+        assert 1.0 <= sentence.start <= sentence.end <= after.start
+    found = cues(Timeline((placement_,), (), 30.0))
+    assert "".join(c.text for c in found).replace(" ", "") == text.strip().replace(" ", "")

@@ -1,24 +1,39 @@
-"""Captions (WebVTT, SRT) and Podcasting 2.0 chapters JSON from the assembled timeline.
+"""Captions (WebVTT, SRT), the page's transcript and Podcasting 2.0 chapters JSON from the
+assembled timeline.
+
+Listeners read the article's written text (2025年3月18日, 30万份, GPT-4), but engines time the
+speech text (二零二五年三月十八日). So each line's written text is cut into sentences with the
+same splitter the speech step uses, and every written position is mapped onto the engine's timed
+sentences: a character alignment of the written text to the timed speech text (difflib) says
+where each written sentence starts and ends in the speech, and the timings say when. A written
+sentence that matches one spoken sentence gets exactly that sentence's times; one the engine cut
+in pieces, or a piece covering several sentences (as Edge may report), is interpolated by the
+spoken characters.
 
 A cue is a sentence, or a part of one: sentences longer than a reader takes in at a glance
 (MAX_CHARS characters or MAX_SECONDS) are cut at their commas, and only where there is no comma
 in reach, between characters. A sentence's time is shared among its parts by how long they
 take to say: a Chinese character counts one, a Latin word a little more than one, punctuation
-a little. Cue times come from the engine's sentence timings as placed in the episode.
+a little.
 """
 
 from __future__ import annotations
 
+import bisect
+import difflib
 import json
 import logging
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from interview_audio.assemble import Placement, Timeline
+from interview_audio.engines.base import SentenceTiming
 from interview_audio.files import write_text
+from interview_audio.script import Role
+from interview_audio.speech import split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +60,31 @@ class Cue:
     opens_turn: bool
 
 
-def cues(timeline: Timeline) -> list[Cue]:
-    """All captions of the episode in order, none longer than MAX_CHARS or MAX_SECONDS
-    (unless a single character is)."""
-    found: list[Cue] = []
+@dataclass(frozen=True)
+class TimedSentence:
+    """One written sentence of a line and when it is spoken, in episode seconds."""
+
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One line of the episode as a listener reads it: its written sentences in episode time."""
+
+    speaker: str
+    role: Role
+    turn: int | None
+    opens_turn: bool
+    start: float
+    end: float
+    sentences: tuple[TimedSentence, ...]
+
+
+def transcript(timeline: Timeline) -> tuple[Paragraph, ...]:
+    """Every line's written sentences with the times the engine spoke them."""
+    paragraphs: list[Paragraph] = []
     previous: Placement | None = None
     for placement in timeline.placements:
         line = placement.line
@@ -56,12 +92,141 @@ def cues(timeline: Timeline) -> list[Cue]:
             line.turn,
             line.speaker,
         )
-        for start, end, text in _sentences(placement):
-            for piece_start, piece_end, piece in _split(text, start, end):
-                found.append(Cue(piece_start, piece_end, line.speaker, piece, opens))
-                opens = False
+        paragraphs.append(
+            Paragraph(
+                line.speaker,
+                line.role,
+                line.turn,
+                opens,
+                placement.start,
+                placement.end,
+                tuple(written_sentences(placement)),
+            )
+        )
         previous = placement
+    return tuple(paragraphs)
+
+
+def cues(timeline: Timeline) -> list[Cue]:
+    """All captions of the episode in order, none longer than MAX_CHARS or MAX_SECONDS
+    (unless a single character is)."""
+    found: list[Cue] = []
+    for paragraph in transcript(timeline):
+        opens = paragraph.opens_turn
+        for sentence in paragraph.sentences:
+            for piece_start, piece_end, piece in _split(
+                sentence.text, sentence.start, sentence.end
+            ):
+                found.append(Cue(piece_start, piece_end, paragraph.speaker, piece, opens))
+                opens = False
     return _tidy(found)
+
+
+def written_sentences(placement: Placement) -> list[TimedSentence]:
+    """The line's written text cut into sentences, each timed by the spoken text it became.
+
+    Without engine timings the whole placement stands for the line's speech text.
+    """
+    line = placement.line
+    timed = [s for s in placement.sentences if s.text.strip()]
+    if not timed:
+        spoken = line.speech.strip() or line.text
+        timed = [SentenceTiming(spoken, placement.start, placement.end)]
+    clock = _SpeechClock(timed)
+    to_speech = _PositionMap(line.text, clock.text)
+    found: list[TimedSentence] = []
+    for begin, end in _sentence_spans(line.text):
+        start_time = clock.start_at(to_speech.start(begin))
+        end_time = clock.end_at(to_speech.end(end))
+        found.append(TimedSentence(start_time, end_time, line.text[begin:end]))
+    return found
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Where each sentence of `split_sentences` lies in `text` (it returns stripped copies)."""
+    spans: list[tuple[int, int]] = []
+    position = 0
+    for sentence in split_sentences(text):
+        begin = text.find(sentence, position)
+        if begin < 0:  # never expected: the splitter only strips and cuts
+            log.debug("Sentence %r not found in its line; timing the rest as one", sentence)
+            rest = text[position:].strip()
+            if rest:
+                begin = text.index(rest, position)
+                spans.append((begin, begin + len(rest)))
+            break
+        spans.append((begin, begin + len(sentence)))
+        position = begin + len(sentence)
+    return spans
+
+
+class _PositionMap:
+    """Maps positions in the written text onto the timed speech text by a character alignment.
+
+    Unchanged runs map one to one; a rewritten run (2025 → 二零二五) maps linearly onto what
+    it became; text the speech step dropped maps to a point.
+    """
+
+    def __init__(self, written: str, spoken: str) -> None:
+        matcher = difflib.SequenceMatcher(None, written, spoken, autojunk=False)
+        self._ops = [op[1:] for op in matcher.get_opcodes()]
+        self._starts = [i1 for i1, _, _, _ in self._ops]
+        self._length = len(spoken)
+
+    def start(self, position: int) -> float:
+        """Where the character at `position` begins in the speech, counting text the speech step
+        inserted just before it."""
+        index = bisect.bisect_left(self._starts, position)
+        if index < len(self._ops) and self._ops[index][0] == position:
+            return self._ops[index][2]
+        return self._inside(index - 1, position)
+
+    def end(self, position: int) -> float:
+        """Where the character before `position` ends in the speech."""
+        # The last run starting before `position`; an insertion at `position` is left to
+        # what follows.
+        return self._inside(bisect.bisect_left(self._starts, position) - 1, position)
+
+    def _inside(self, index: int, position: int) -> float:
+        if index < 0:
+            return 0.0
+        i1, i2, j1, j2 = self._ops[index]
+        if i2 == i1:
+            return float(j2)
+        share = min(1.0, max(0.0, (position - i1) / (i2 - i1)))
+        return min(float(self._length), j1 + (j2 - j1) * share)
+
+
+class _SpeechClock:
+    """Times of positions in the engine's timed sentences joined together, interpolated by
+    characters within a sentence."""
+
+    def __init__(self, timed: Sequence[SentenceTiming]) -> None:
+        self._timed = list(timed)
+        self.text = "".join(s.text for s in timed)
+        self._ends: list[int] = []
+        position = 0
+        for sentence in timed:
+            position += len(sentence.text)
+            self._ends.append(position)
+
+    def start_at(self, position: float) -> float:
+        """The time at `position` as the start of something: at a boundary, the next sentence's
+        start."""
+        index = min(bisect.bisect_right(self._ends, position), len(self._timed) - 1)
+        return self._time(index, position)
+
+    def end_at(self, position: float) -> float:
+        """The time at `position` as the end of something: at a boundary, the sentence's end."""
+        index = min(bisect.bisect_left(self._ends, position), len(self._timed) - 1)
+        return self._time(index, position)
+
+    def _time(self, index: int, position: float) -> float:
+        sentence = self._timed[index]
+        end = self._ends[index]
+        begin = end - len(sentence.text)
+        share = min(1.0, max(0.0, (position - begin) / (end - begin))) if end > begin else 0.0
+        return sentence.start + (sentence.end - sentence.start) * share
 
 
 def write_vtt(timeline: Timeline, path: Path) -> None:
@@ -99,16 +264,6 @@ def write_chapters_json(timeline: Timeline, path: Path, title: str) -> None:
     }
     write_text(path, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
     log.info("Wrote %d chapters to %s", len(timeline.chapters), path)
-
-
-def _sentences(placement: Placement) -> Iterator[tuple[float, float, str]]:
-    """The placement's timed sentences; the whole line when the engine gave no timings."""
-    timed = [s for s in placement.sentences if s.text.strip()]
-    if not timed:
-        yield placement.start, placement.end, placement.line.text
-        return
-    for sentence in timed:
-        yield sentence.start, sentence.end, sentence.text
 
 
 def _split(text: str, start: float, end: float) -> list[tuple[float, float, str]]:
