@@ -20,6 +20,7 @@ from interview_audio.speakable import Warning, check_script
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
+    from interview_audio.feed import FeedOptions
     from interview_audio.render import RenderReport
     from interview_audio.synthesis import Segment, SynthesisPlan
 
@@ -489,6 +490,100 @@ def _print_report(report: RenderReport, dry_run: bool) -> None:
         typer.echo(f"  {path.relative_to(report.folder)}")
     for note in report.notes:
         typer.echo(f"Note: {note}")
+
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Feed settings: the [feed] table of this TOML file "
+        "(default: ./interview-audio.toml when it exists).",
+    ),
+]
+TitleOpt = Annotated[str | None, typer.Option("--title", help="The podcast's title.")]
+AuthorOpt = Annotated[str | None, typer.Option("--author", help="The podcast's author.")]
+ImageOpt = Annotated[
+    str | None,
+    typer.Option("--image", help="Podcast cover: a JPEG/PNG file or URL (1400-3000 px square)."),
+]
+
+
+def _feed_options(
+    config: Path | None, base_url: str | None = None, **flags: str | None
+) -> FeedOptions:
+    from interview_audio.feed import load_feed_options
+
+    return _run(lambda: load_feed_options(config, {**flags, "base_url": base_url}))
+
+
+@app.command("feed")
+def feed_command(
+    folder: Annotated[
+        Path, typer.Argument(help="The output folder holding episode folders.")
+    ] = Path("output"),
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="Where the folder is published, for absolute links."),
+    ] = None,
+    config: ConfigOpt = None,
+    title: TitleOpt = None,
+    author: AuthorOpt = None,
+    image: ImageOpt = None,
+) -> None:
+    """Rebuild feed.xml and the library page (index.html) from the episode folders in FOLDER."""
+    from interview_audio.library import rebuild_library
+
+    options = _feed_options(config, base_url, title=title, author=author, image=image)
+    library = _run(lambda: rebuild_library(folder, options))
+    typer.echo(f"Wrote {library.feed} and {library.page} ({library.episodes} episodes).")
+    if not options.base_url:
+        typer.echo(
+            "The feed's links are relative: give --base-url (or base_url in [feed] of "
+            "interview-audio.toml) for a podcast app, or use `interview-audio serve`."
+        )
+
+
+@app.command("serve")
+def serve_command(
+    folder: Annotated[Path, typer.Argument(help="The output folder to serve.")] = Path("output"),
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host", help="Address to listen on; 0.0.0.0 shares it with your local network."
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="Port.")] = 8000,
+    config: ConfigOpt = None,
+    title: TitleOpt = None,
+    author: AuthorOpt = None,
+    image: ImageOpt = None,
+) -> None:
+    """Serve the episodes for a browser and podcast apps (read-only; Ctrl-C stops)."""
+    from interview_audio.serve import lan_addresses, make_server
+
+    options = _feed_options(config, title=title, author=author, image=image)
+    server = _run(lambda: make_server(folder, host, port, options))
+    bound = server.server_address[1]
+    typer.echo(f"Serving {folder} at {server.url}  (feed: {server.url}feed.xml)")
+    if host in ("0.0.0.0", "::"):
+        shown = [f"http://{address}:{bound}/" for address in lan_addresses()]
+        typer.echo(
+            "Shared with your local network: anyone on it can listen and download. Subscribe "
+            "from a phone on the same network with "
+            + (
+                " or ".join(f"{url}feed.xml" for url in shown)
+                if shown
+                else f"http://THIS-COMPUTER'S-ADDRESS:{bound}/feed.xml"
+            )
+            + "."
+        )
+    typer.echo("Press Ctrl-C to stop.")
+    try:
+        server.serve_forever(poll_interval=0.5)
+    except KeyboardInterrupt:
+        typer.echo("Stopped.")
+    finally:
+        server.server_close()
 
 
 @app.command("inspect")

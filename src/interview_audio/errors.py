@@ -47,3 +47,7 @@ class SynthesisError(EngineError):
 
 class RenderError(InterviewAudioError):
     """Assembling, encoding or tagging the episode failed."""
+
+
+class ServeError(InterviewAudioError):
+    """`serve` cannot listen: the port is busy or not allowed, or the address is wrong."""

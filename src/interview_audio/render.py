@@ -22,14 +22,18 @@ from interview_audio.assemble import (
     assemble,
 )
 from interview_audio.cache import Cache, default_cache_dir
-from interview_audio.captions import write_chapters_json, write_srt, write_vtt
+from interview_audio.captions import transcript, write_chapters_json, write_srt, write_vtt
 from interview_audio.chapters import find_chapters
 from interview_audio.cover import episode_cover
 from interview_audio.engines import select_engine
 from interview_audio.engines.base import EngineOptions, Speech
 from interview_audio.errors import InputError, VoicesError
+from interview_audio.feed import FeedOptions, load_feed_options
 from interview_audio.ffmpeg import Mp3Encoder
 from interview_audio.files import atomic_path, check_writable, write_text
+from interview_audio.library import rebuild_library
+from interview_audio.manifest import MANIFEST_NAME, write_manifest
+from interview_audio.page import PAGE_NAME, write_episode_page
 from interview_audio.parse import read_script
 from interview_audio.script import Role, Script, dump_yaml
 from interview_audio.speakable import check_script
@@ -344,6 +348,8 @@ class RenderOptions:
     dry_run: bool = False
     keep_translation: bool = False
     strict: bool = False
+    # The output folder's feed settings (None: ./interview-audio.toml's [feed], else defaults).
+    feed: FeedOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -410,6 +416,7 @@ def render(
     if not options.dry_run:
         check_writable(episode_folder(options.output, script.title))
     config = load_voices(options.voices)
+    feed = options.feed or load_feed_options()
     engine = select_engine(
         options.engine or config.engine,
         EngineOptions(
@@ -466,11 +473,11 @@ def render(
     write_srt(timeline, folder / "episode.srt")
     write_chapters_json(timeline, folder / "chapters.json", script.title)
     write_text(folder / "script.yaml", dump_yaml(script))
-    files = (
-        episode,
-        *chapter_files,
-        *(folder / name for name in ("episode.vtt", "episode.srt", "chapters.json", "script.yaml")),
-    )
+    manifest = write_manifest(folder, script, timeline, engine=engine.name, cover=cover.path)
+    write_episode_page(folder, manifest, transcript(timeline))
+    rebuild_library(options.output, feed)
+    names = ("episode.vtt", "episode.srt", "chapters.json", "script.yaml", PAGE_NAME, MANIFEST_NAME)
+    files = (episode, *chapter_files, *(folder / name for name in names))
     notes = (cover.note,) if cover.note else ()
     return replace(report, timeline=timeline, files=files, notes=notes)
 
