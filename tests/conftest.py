@@ -2,6 +2,9 @@
 
 Names other than localhost do not resolve (as on an offline machine, so code that downloads
 something sees "no network or DNS"), and a connect to a non-loopback address fails the test.
+
+Also shared: an output folder with two real episodes (eSpeak), rendered once a session, under
+the same guard.
 """
 
 from __future__ import annotations
@@ -9,9 +12,18 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from interview_audio.feed import FeedOptions
+from interview_audio.render import RenderOptions, RenderReport, render
+
+ROOT = Path(__file__).parents[1]
+SAMPLE = ROOT / "examples" / "sample.txt"
+SHORT = ROOT / "tests" / "fixtures" / "listen_short.txt"
 
 
 class NonLoopbackConnect(AssertionError):
@@ -35,6 +47,10 @@ def _is_loopback(host: str) -> bool:
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Fail any socket connect to a non-loopback address, from any thread; resolve no names."""
+    yield from _guard(monkeypatch)
+
+
+def _guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     attempts: list[str] = []
     original_connect = socket.socket.connect
     original_connect_ex = socket.socket.connect_ex
@@ -65,3 +81,29 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     yield attempts
     assert not attempts, f"non-loopback connections attempted: {attempts}"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An output folder holding the sample (newest, 2025-03-18) and a short interview
+    (2024-05-01), as `render` left them."""
+
+    output: Path
+    sample: RenderReport
+    short: RenderReport
+
+
+@pytest.fixture(scope="session")
+def listening_output(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rendered]:
+    tmp = tmp_path_factory.mktemp("listening")
+    options = RenderOptions(
+        output=tmp / "output", engine="espeak", cache_dir=tmp / "cache", feed=FeedOptions()
+    )
+    # Session fixtures are set up before the per-test guard: render under one of its own.
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        guard = _guard(monkeypatch)
+        next(guard)
+        short = render(SHORT, options)
+        sample = render(SAMPLE, options)
+        next(guard, None)
+    yield Rendered(tmp / "output", sample, short)

@@ -127,9 +127,10 @@ def build_feed(output: Path, options: FeedOptions) -> bytes:
     generator.title(options.title)
     generator.description(options.description)
     generator.language(options.language)
+    if base:  # before the page link: feedgen writes the last link it was given as <link>
+        generator.link(href=_url(base, "feed.xml"), rel="self", type="application/rss+xml")
     generator.link(href=options.link or _url(base, "index.html"))
     if base:
-        generator.link(href=_url(base, "feed.xml"), rel="self", type="application/rss+xml")
         generator.podcastindex.guid = str(uuid.uuid5(_PODCAST_GUID_NAMESPACE, _no_scheme(base)))
     generator.generator("interview-audio", __version__)
     generator.podcast.itunes_author(options.author)

@@ -35,15 +35,16 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+# Werkzeug adds "; charset=utf-8" to text/* and XML types itself.
 _TYPES = {
     ".mp3": "audio/mpeg",
-    ".vtt": "text/vtt; charset=utf-8",
+    ".vtt": "text/vtt",
     ".srt": "application/x-subrip; charset=utf-8",
     ".json": "application/json",
-    ".html": "text/html; charset=utf-8",
-    ".xml": "application/xml; charset=utf-8",
-    ".yaml": "text/yaml; charset=utf-8",
-    ".txt": "text/plain; charset=utf-8",
+    ".html": "text/html",
+    ".xml": "application/xml",
+    ".yaml": "text/yaml",
+    ".txt": "text/plain",
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
     ".png": "image/png",
