@@ -300,7 +300,7 @@
       return;
     }
     if (event.key === " " || event.key === "Spacebar") {
-      if (tag === "BUTTON" || tag === "A") return;
+      // Play/pause from anywhere but a text field, also when a button has the focus.
       event.preventDefault();
       playButton.click();
     } else if (event.key === "ArrowLeft") {
