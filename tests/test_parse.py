@@ -298,3 +298,18 @@ def test_account_cards_and_publisher_lines_are_not_speakers() -> None:
     script = parse_article(text)
     assert [s.name for s in script.speakers] == ["主持人", "黄仁勋"]
     assert script.turns[-1].text == "回答二。"
+
+
+def test_a_plain_label_that_speaks_once_is_a_speaker_when_it_reads_as_a_name() -> None:
+    text = (
+        "# 三人谈\n\n主持人：欢迎两位。你们是怎么开始的？\n\n张伟：我从大学就开始做独立游戏了。\n\n"
+        "李华：我补充一句，我是后来加入的，主要负责美术。\n\n举个例子：我们第一款游戏只卖了三百份。\n\n"
+        "主持人：那你们怎么分工？\n\n张伟：我写代码，她画画。\n"
+    )
+    script = parse_article(text)
+    assert [s.name for s in script.speakers] == ["主持人", "张伟", "李华"]
+    assert script.turns[2].speaker == "李华"
+    assert script.turns[2].paragraphs[0] == "我补充一句，我是后来加入的，主要负责美术。"
+    # `举个例子：` is not a name: it stays 李华's words.
+    assert script.turns[2].paragraphs[1].startswith("举个例子：")
+    assert not any(p.startswith("李华") for turn in script.turns for p in turn.paragraphs)

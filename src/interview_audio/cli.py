@@ -187,6 +187,10 @@ def _print_reading(parsed: Article, warnings: Sequence[Warning]) -> None:
             typer.echo(f"  {warning}")
 
 
+def _turns(count: int) -> str:
+    return f"{count} turn" if count == 1 else f"{count} turns"
+
+
 def _print_script(script: Script) -> None:
     meta = script.meta
     typer.echo(f"Title:    {meta.title}")
@@ -203,7 +207,7 @@ def _print_script(script: Script) -> None:
         aliases = f" (also {', '.join(speaker.aliases)})" if speaker.aliases else ""
         typer.echo(
             f"  {speaker.name} [{speaker.role.value}]: "
-            f"{script.turn_count(speaker.name)} turns{aliases}"
+            f"{_turns(script.turn_count(speaker.name))}{aliases}"
         )
     if script.topics:
         typer.echo("Topics:")

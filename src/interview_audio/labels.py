@@ -56,6 +56,33 @@ _HOST_HINT = re.compile(
 _GUEST_HINT = re.compile(r"嘉宾|受访|^答$|^A$|Guest", re.IGNORECASE)
 QA_NAMES = {"问": "主持人", "Q": "主持人", "答": "嘉宾", "A": "嘉宾"}
 
+# The most common Chinese surnames (together well over 85 % of people) and the compound ones:
+# a one-off plain `名字：` inside the dialogue is a speaker only when it reads as a person's name,
+# so `举个例子：` or `简单来说：` never start a turn.
+_SURNAMES = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝"
+    "龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞"
+    "左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕"
+    "屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧"
+    "闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
+)
+_COMPOUND_SURNAMES = (
+    *("欧阳", "司马", "诸葛", "上官", "东方"),
+    *("皇甫", "令狐", "慕容", "司徒", "夏侯"),
+)
+_LATIN_NAME = re.compile(r"[A-Z][a-z]+(?:[ .-][A-Z][a-z]*\.?){0,2}")
+
+
+def looks_like_person(name: str) -> bool:
+    """A Chinese name (a surname and one or two characters), a transliterated name with a
+    middle dot (山姆·奥特曼), or one to three capitalised Latin words (Jensen Huang)."""
+    if re.fullmatch(r"[\u3400-\u9fff]{2,4}", name):
+        return name[0] in _SURNAMES or name.startswith(_COMPOUND_SURNAMES)
+    if re.fullmatch(r"[\u3400-\u9fff]+[·・•][\u3400-\u9fff·・•]+", name):
+        return True
+    return bool(_LATIN_NAME.fullmatch(name))
+
 
 @dataclass(frozen=True)
 class Label:
@@ -139,8 +166,10 @@ def confirm_speakers(labels: list[Label]) -> dict[str, str]:
     A shorter name inside a longer one (奥特曼 in 山姆·奥特曼) is the same person when the
     longer one recurs or only adds a short given name; a one-off long fragment that merely
     contains a speaker's name (a title line) does not swallow the speaker. A group is a speaker
-    when it recurs as a label; a one-off bold label counts when at least two other speakers use
-    bold labels too (a third guest who speaks once). 问/答 and Q/A only count in pairs.
+    when it recurs as a label; a one-off label counts when at least two other speakers use labels
+    of its style (bold, or plain `名字：`) and, for a plain one, it comes after the dialogue has
+    begun and reads as a person's name (a third guest who speaks once). 问/答 and Q/A only count
+    in pairs.
     """
     counts = Counter(label.name for label in labels)
     keys = {name: name_key(name) for name in counts}
@@ -162,16 +191,30 @@ def confirm_speakers(labels: list[Label]) -> dict[str, str]:
         )
     totals: Counter[str] = Counter()
     bold_totals: Counter[str] = Counter()
+    plain_totals: Counter[str] = Counter()
     for label in labels:
         totals[group[label.name]] += 1
         bold_totals[group[label.name]] += label.style in ("bold", "whole")
+        plain_totals[group[label.name]] += label.style == "plain"
     speakers = {name for name, count in totals.items() if count >= 2}
     qa = speakers & set(QA_NAMES)
     if qa and not ({"问", "答"} <= qa or {"Q", "A"} <= qa) and not (speakers - qa):
         speakers -= qa
     bold_speakers = {name for name in speakers if bold_totals[name]}
-    for name, count in totals.items():
-        if count == 1 and bold_totals[name] == 1 and len(bold_speakers) >= 2:
+    plain_speakers = {name for name in speakers if plain_totals[name]}
+    begun = min((label.line for label in labels if group[label.name] in speakers), default=0)
+    for label in labels:
+        name = group[label.name]
+        if totals[name] != 1:
+            continue
+        bold_one_off = bold_totals[name] == 1 and len(bold_speakers) >= 2
+        if bold_one_off or (
+            label.style == "plain"
+            and label.rest
+            and label.line > begun
+            and len(plain_speakers) >= 2
+            and looks_like_person(label.name)
+        ):
             speakers.add(name)
     return {name: target for name, target in group.items() if target in speakers}
 
