@@ -69,6 +69,7 @@ from interview_audio.engines.base import Engine, EngineOptions, Speech
 from interview_audio.errors import InterviewAudioError
 from interview_audio.script import Role
 from interview_audio.speech import to_speech
+from interview_audio.transform import apply_transform
 from interview_audio.voices import (
     EspeakVoice,
     KokoroVoice,
@@ -222,7 +223,7 @@ class Listener:
             str(whisper_dir()), device="cpu", compute_type="int8", cpu_threads=os.cpu_count() or 1
         )
 
-    def transcribe(self, speech: Speech) -> str:
+    def transcribe(self, speech: Speech, max_tokens: int = MAX_TOKENS) -> str:
         if not speech.pcm:
             return ""
         buffer = io.BytesIO()
@@ -237,7 +238,7 @@ class Listener:
             language="zh",
             beam_size=5,
             temperature=0.0,
-            max_new_tokens=MAX_TOKENS,
+            max_new_tokens=max_tokens,
             no_speech_threshold=None,
             log_prob_threshold=None,
             without_timestamps=True,
@@ -332,6 +333,7 @@ class Bench:
 
     def run(self, engine: Engine, condition: Condition) -> Result:
         costs = self.costs.setdefault(engine.name, Costs())
+        voice = condition.voice
         texts = [
             (sentence, to_speech(sentence, self._lexicon) if condition.speech_text else sentence)
             for sentence in self._sentences
@@ -343,7 +345,10 @@ class Bench:
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=max(1, engine.jobs)) as pool:
             speeches = list(
-                pool.map(lambda text: engine.synthesize(text, condition.voice), missing)
+                pool.map(
+                    lambda text: apply_transform(engine.synthesize(text, condition.voice), voice),
+                    missing,
+                )
             )
         costs.synth += time.perf_counter() - start
         for spoken, speech in zip(missing, speeches, strict=True):

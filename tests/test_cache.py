@@ -13,11 +13,12 @@ from pathlib import Path
 import platformdirs
 import pytest
 
+from interview_audio import cache as cache_module
 from interview_audio.cache import ENV_VAR, Cache, cache_key, default_cache_dir
 from interview_audio.engines.base import Speech
 from interview_audio.errors import EngineError, RenderError
 from interview_audio.files import TEMP_MARKER
-from interview_audio.voices import EdgeVoice, EspeakVoice, KokoroVoice, Voice
+from interview_audio.voices import EdgeVoice, EspeakVoice, KokoroVoice, Voice, VoiceTransform
 from tone_engine import ToneEngine, fill_cache, make_lines
 
 VOICES: list[Voice] = [
@@ -50,9 +51,26 @@ def test_key_changes_with_every_voice_field(voice: Voice) -> None:
     base = cache_key("e/1", voice, "话")
     for field in dataclasses.fields(voice):
         value = getattr(voice, field.name)
-        changed = value + 1 if isinstance(value, int | float) else value + "x"
-        other = type(voice)(**{**dataclasses.asdict(voice), field.name: changed})
+        if field.name == "transform":
+            changed: object = VoiceTransform(formants=5.0)
+        else:
+            changed = value + 1 if isinstance(value, int | float) else value + "x"
+        other = dataclasses.replace(voice, **{field.name: changed})
         assert cache_key("e/1", other, "话") != base, field.name
+
+
+def test_key_changes_with_every_transform_field_and_the_method(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    transform = VoiceTransform(formants=-10.0, median_pitch=85.0, pitch_range=20.0)
+    voice = KokoroVoice("jm_kumo", transform=transform)
+    base = cache_key("e/1", voice, "话")
+    assert base != cache_key("e/1", KokoroVoice("jm_kumo"), "话")
+    for field in dataclasses.fields(transform):
+        other = dataclasses.replace(transform, **{field.name: 99.0})
+        assert cache_key("e/1", KokoroVoice("jm_kumo", transform=other), "话") != base
+    monkeypatch.setattr(cache_module, "transform_identity", lambda: "praat-change-gender/r999")
+    assert cache_key("e/1", voice, "话") != base
 
 
 def test_key_tells_voice_classes_apart() -> None:

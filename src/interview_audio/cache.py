@@ -26,6 +26,7 @@ import platformdirs
 from interview_audio.engines.base import SentenceTiming, Speech
 from interview_audio.errors import EngineError, RenderError
 from interview_audio.files import TEMP_MARKER, atomic_path
+from interview_audio.transform import transform_identity
 from interview_audio.voices import Voice
 
 log = logging.getLogger(__name__)
@@ -47,17 +48,20 @@ def default_cache_dir() -> Path:
 
 
 def cache_key(engine_identity: str, voice: Voice, speech_text: str) -> str:
-    """Hash everything that changes the sound, so any change to it is a different entry."""
-    payload = {
+    """Hash everything that changes the sound, so any change to it is a different entry.
+
+    A voice's transform counts only when it has one, so voices without keep their entries.
+    """
+    fields = dataclasses.asdict(voice)
+    transform = fields.pop("transform", None)
+    payload: dict[str, object] = {
         "format": FORMAT,
         "engine": engine_identity,
-        "voice": {
-            "class": type(voice).__name__,
-            "engine": voice.engine,
-            "fields": dataclasses.asdict(voice),
-        },
+        "voice": {"class": type(voice).__name__, "engine": voice.engine, "fields": fields},
         "speech": speech_text,
     }
+    if transform is not None:
+        payload["transform"] = {"method": transform_identity(), **transform}
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -40,6 +40,7 @@ from interview_audio.speakable import check_script
 from interview_audio.speech import to_speech
 from interview_audio.synthesis import Line, Segment, SynthesisPlan, plan_stats, synthesize
 from interview_audio.tags import EpisodeTags, write_tags
+from interview_audio.transform import apply_transform
 from interview_audio.voices import (
     Cast,
     CastEntry,
@@ -303,7 +304,9 @@ def preview(
     else:
         chosen = resolve_voice(config, loaded.name, speaker, voice)
     check_voices(config, [chosen], loaded.check_voice)
-    speech = loaded.synthesize(to_speech(text or PREVIEW_TEXT, config.lexicon), chosen)
+    speech = apply_transform(
+        loaded.synthesize(to_speech(text or PREVIEW_TEXT, config.lexicon), chosen), chosen
+    )
     write_mp3(speech, output, bitrate=bitrate)
     return PreviewResult(loaded.name, chosen, output, speech.duration, cast_line)
 

@@ -16,6 +16,7 @@ from interview_audio.cache import Cache, CachedAudio, cache_key
 from interview_audio.engines.base import Engine, SentenceTiming
 from interview_audio.errors import EngineError, InterviewAudioError, SynthesisError
 from interview_audio.script import Role
+from interview_audio.transform import apply_transform
 from interview_audio.voices import Voice
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,9 @@ def _run(
 
     def task(key: str) -> CachedAudio:
         line = first_line(key)
-        return store.put(key, engine.synthesize(line.speech, line.voice))
+        return store.put(
+            key, apply_transform(engine.synthesize(line.speech, line.voice), line.voice)
+        )
 
     queue = iter(keys)
     running: dict[Future[CachedAudio], str] = {}

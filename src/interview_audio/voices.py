@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import ClassVar
@@ -24,6 +25,28 @@ from interview_audio.script import Role, Script, Speaker, name_key
 log = logging.getLogger(__name__)
 
 
+class Gender(StrEnum):
+    """Whom a voice sounds like, so casting can give each speaker a voice that fits."""
+
+    MALE = "male"
+    FEMALE = "female"
+
+
+@dataclass(frozen=True)
+class VoiceTransform:
+    """A change made to every line a voice speaks, after synthesis (see `transform.py`).
+
+    It turns one engine voice into other speakers: `formants` moves the resonances of the
+    vocal tract (percent; -10 sounds like a bigger person, +10 a smaller one), `median_pitch`
+    moves the voice's median pitch to that many hertz (None keeps it), and `pitch_range` widens
+    or narrows the intonation around it (percent; -100 is a monotone).
+    """
+
+    formants: float = 0.0
+    median_pitch: float | None = None
+    pitch_range: float = 0.0
+
+
 @dataclass(frozen=True)
 class EdgeVoice:
     """A Microsoft Edge neural voice and its prosody strings (checked like the service does)."""
@@ -33,6 +56,7 @@ class EdgeVoice:
     rate: str = "+0%"
     pitch: str = "+0Hz"
     volume: str = "+0%"
+    transform: VoiceTransform | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +66,7 @@ class KokoroVoice:
     engine: ClassVar[str] = "kokoro"
     style: str
     speed: float = 1.15
+    transform: VoiceTransform | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +77,7 @@ class EspeakVoice:
     variant: str = "cmn+f3"
     rate: int = 175
     pitch: int = 50
+    transform: VoiceTransform | None = None
 
 
 Voice = EdgeVoice | KokoroVoice | EspeakVoice
@@ -70,11 +96,18 @@ PAUSE_RANGE = (0.0, 10.0)
 # may be and still be shown.
 _CLOSE = 0.6
 _AS_CLOSE = 0.05
+# Beyond about a quarter the formant shift sounds like a cartoon; Praat's pitch analysis of
+# the result wants a median inside its 60-600 Hz search range.
+FORMANTS_RANGE = (-30.0, 30.0)
+MEDIAN_PITCH_RANGE = (60.0, 400.0)
+PITCH_RANGE_RANGE = (-100.0, 200.0)
 # A mix's weights must add up to one, within this much (people write thirds as 0.33).
 _MIX_TOLERANCE = 0.011
 
 _PERCENT = re.compile(r"[+-]\d+%")
 _HERTZ = re.compile(r"[+-]\d+Hz")
+_SIGNED_PERCENT = re.compile(r"([+-]\d+(?:\.\d+)?)\s*%")
+_ABSOLUTE_HERTZ = re.compile(r"(\d+(?:\.\d+)?)\s*(?:Hz)?", re.IGNORECASE)
 _STYLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _WEIGHT = re.compile(r"\d+(?:\.\d*)?|\.\d+")
 _ESPEAK_VARIANT = re.compile(r"[A-Za-z][A-Za-z0-9-]*(?:\+[A-Za-z0-9_-]+)?")
@@ -83,11 +116,15 @@ _NARRATOR_NAMES = (NARRATOR, "旁白")
 
 @dataclass(frozen=True)
 class VoiceSet:
-    """One voice per engine, so the same file works whichever engine renders."""
+    """One voice per engine, so the same file works whichever engine renders.
+
+    `gender` is whom the voices sound like (None when the file does not say).
+    """
 
     edge: EdgeVoice
     kokoro: KokoroVoice
     espeak: EspeakVoice
+    gender: Gender | None = None
 
     def for_engine(self, engine: str) -> Voice:
         _check_engine(engine)
@@ -193,12 +230,29 @@ class Cast:
 
 
 def voice_key(voice: Voice) -> tuple[str, str]:
-    """What makes two voices sound like different people (prosody tweaks do not)."""
+    """What makes two voices sound like different people: the engine voice and its transform
+    (prosody tweaks such as rate do not)."""
     if isinstance(voice, EdgeVoice):
-        return voice.engine, voice.name.casefold()
-    if isinstance(voice, KokoroVoice):
-        return voice.engine, "+".join(f"{n}*{w:g}" for n, w in sorted(kokoro_mix(voice.style)))
-    return voice.engine, voice.variant.casefold()
+        name = voice.name.casefold()
+    elif isinstance(voice, KokoroVoice):
+        name = "+".join(f"{n}*{w:g}" for n, w in sorted(kokoro_mix(voice.style)))
+    else:
+        name = voice.variant.casefold()
+    if voice.transform is not None:
+        name = f"{name} {transform_label(voice.transform)}"
+    return voice.engine, name
+
+
+def transform_label(transform: VoiceTransform) -> str:
+    """The transform as voices.yaml writes it, e.g. `formants -12% median_pitch 85Hz`."""
+    parts = []
+    if transform.formants:
+        parts.append(f"formants {transform.formants:+g}%")
+    if transform.median_pitch is not None:
+        parts.append(f"median_pitch {transform.median_pitch:g}Hz")
+    if transform.pitch_range:
+        parts.append(f"pitch_range {transform.pitch_range:+g}%")
+    return " ".join(parts)
 
 
 def voice_label(voice: Voice) -> str:
@@ -213,10 +267,14 @@ def voice_label(voice: Voice) -> str:
             )
             if value != default
         ]
-        return " ".join([voice.name, *extras])
-    if isinstance(voice, KokoroVoice):
-        return f"{voice.style} speed {voice.speed:g}"
-    return f"{voice.variant} rate {voice.rate} pitch {voice.pitch}"
+        label = " ".join([voice.name, *extras])
+    elif isinstance(voice, KokoroVoice):
+        label = f"{voice.style} speed {voice.speed:g}"
+    else:
+        label = f"{voice.variant} rate {voice.rate} pitch {voice.pitch}"
+    if voice.transform is None:
+        return label
+    return f"{label}, {transform_label(voice.transform)}"
 
 
 def closest(name: str, choices: Iterable[str], count: int = 3) -> list[str]:
@@ -453,9 +511,11 @@ def _pool_exhausted(
 
 _TOP_KEYS = ("engine", "narrator", "roles", "speakers", "pool", "pauses", "lexicon", "kokoro")
 _ROLE_KEYS = (Role.HOST.value, Role.GUEST.value)
-_EDGE_KEYS = ("voice", "rate", "pitch", "volume")
-_KOKORO_KEYS = ("style", "speed")
-_ESPEAK_KEYS = ("variant", "rate", "pitch")
+_EDGE_KEYS = ("voice", "rate", "pitch", "volume", "transform")
+_KOKORO_KEYS = ("style", "speed", "transform")
+_ESPEAK_KEYS = ("variant", "rate", "pitch", "transform")
+_TRANSFORM_KEYS = ("formants", "median_pitch", "pitch_range")
+_GENDER_KEY = "gender"
 
 
 def _config(root: yamlfile.Node, path: Path | None) -> VoicesConfig:
@@ -549,7 +609,7 @@ def _full_set(
     node: yamlfile.Node, label: yamlfile.Node, places: list[tuple[Voice, str]]
 ) -> VoiceSet:
     """A voice set that must work on every engine (narrator, roles, pool); `label` names it."""
-    _, edge, kokoro, espeak = _voices(node, places)
+    fields, edge, kokoro, espeak = _voices(node, places, (_GENDER_KEY,))
     if edge is None:
         raise label.fail(
             VoicesError,
@@ -558,7 +618,62 @@ def _full_set(
         )
     if kokoro is None:
         raise label.fail(VoicesError, "no kokoro voice; add `kokoro: {style: ...}`.")
-    return VoiceSet(edge, kokoro, espeak if espeak is not None else EspeakVoice())
+    gender = _gender(fields[_GENDER_KEY]) if _GENDER_KEY in fields else None
+    return VoiceSet(edge, kokoro, espeak if espeak is not None else EspeakVoice(), gender)
+
+
+def _gender(node: yamlfile.Node) -> Gender:
+    value = node.string(VoicesError).strip()
+    try:
+        return Gender(value.casefold())
+    except ValueError:
+        raise node.fail(
+            VoicesError,
+            f"gender {value!r} is not valid; choose one of {', '.join(g.value for g in Gender)} "
+            "(whom the voice sounds like).",
+        ) from None
+
+
+def _transform(node: yamlfile.Node) -> VoiceTransform | None:
+    """`transform: {formants: -12%, median_pitch: 85Hz, pitch_range: +20%}`; all optional."""
+    fields = dict(node.items(VoicesError, _TRANSFORM_KEYS))
+    formants = _percent(fields.get("formants"), FORMANTS_RANGE, "-12% (a bigger-sounding person)")
+    pitch_range = _percent(
+        fields.get("pitch_range"), PITCH_RANGE_RANGE, "+20% (livelier) or -30% (flatter)"
+    )
+    median_pitch = None
+    if "median_pitch" in fields:
+        pitch_node = fields["median_pitch"]
+        value = pitch_node.string(VoicesError).strip()
+        match = _ABSOLUTE_HERTZ.fullmatch(value)
+        low, high = MEDIAN_PITCH_RANGE
+        if match is None or not low <= float(match[1]) <= high:
+            raise pitch_node.fail(
+                VoicesError,
+                f"median_pitch {value!r} is not valid; write the pitch the voice should speak "
+                f"at, from {low:g}Hz to {high:g}Hz, like 110Hz (men speak around 85-155Hz, "
+                "women around 165-255Hz).",
+            )
+        median_pitch = float(match[1])
+    if formants == 0 and pitch_range == 0 and median_pitch is None:
+        return None
+    return VoiceTransform(formants, median_pitch, pitch_range)
+
+
+def _percent(node: yamlfile.Node | None, bounds: tuple[float, float], example: str) -> float:
+    if node is None:
+        return 0.0
+    value = node.string(VoicesError).strip()
+    match = _SIGNED_PERCENT.fullmatch(value)
+    low, high = bounds
+    if match is None or not low <= float(match[1]) <= high:
+        key = node.path.rpartition(".")[2]
+        raise node.fail(
+            VoicesError,
+            f"{key} {value!r} is not valid; write a signed percentage from {low:+g}% to "
+            f"{high:+g}%, like {example}.",
+        )
+    return float(match[1])
 
 
 def _speakers(
@@ -606,7 +721,8 @@ def _edge(node: yamlfile.Node) -> EdgeVoice:
                     f"{key} {value!r} is not valid; write a signed value like {example}.",
                 )
             prosody[key] = value
-    return EdgeVoice(fields["voice"].string(VoicesError).strip(), **prosody)
+    transform = _transform(fields["transform"]) if "transform" in fields else None
+    return EdgeVoice(fields["voice"].string(VoicesError).strip(), **prosody, transform=transform)
 
 
 def _kokoro(node: yamlfile.Node) -> KokoroVoice:
@@ -623,9 +739,11 @@ def _kokoro(node: yamlfile.Node) -> KokoroVoice:
             "jm_kumo*0.7+jf_alpha*0.3.",
         ) from None
     style = mix[0][0] if len(mix) == 1 else "+".join(f"{n}*{w:g}" for n, w in mix)
+    transform = _transform(fields["transform"]) if "transform" in fields else None
     if "speed" in fields:
-        return KokoroVoice(style, fields["speed"].number(VoicesError, *SPEED_RANGE))
-    return KokoroVoice(style)
+        speed = fields["speed"].number(VoicesError, *SPEED_RANGE)
+        return KokoroVoice(style, speed, transform)
+    return KokoroVoice(style, transform=transform)
 
 
 def _espeak(node: yamlfile.Node) -> EspeakVoice:
@@ -648,7 +766,8 @@ def _espeak(node: yamlfile.Node) -> EspeakVoice:
         if "pitch" in fields
         else EspeakVoice.pitch
     )
-    return EspeakVoice(variant, rate, pitch)
+    transform = _transform(fields["transform"]) if "transform" in fields else None
+    return EspeakVoice(variant, rate, pitch, transform)
 
 
 def _pauses(node: yamlfile.Node | None) -> Pauses:
