@@ -19,13 +19,16 @@ from interview_audio.voices import (
     PACKAGED_SOURCE,
     EdgeVoice,
     EspeakVoice,
+    Gender,
     KokoroVoice,
     VoicesConfig,
+    VoiceTransform,
     cast_voices,
     describe_cast,
     kokoro_mix,
     load_voices,
     voice_key,
+    voice_label,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -175,6 +178,34 @@ def test_lexicon_keeps_file_order(tmp_path: Path) -> None:
         )
     )
     assert config.lexicon == (("xAI", "x A I"), ("GPT", "G P T"), ("AI", "A I"), ("996", "九九六"))
+
+
+def test_transforms_and_gender_are_read_on_every_engine(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+narrator:
+  gender: Female
+  edge: {voice: zh-CN-XiaoxiaoNeural, transform: {pitch_range: +20%}}
+  kokoro: {style: jm_kumo, speed: 1.1, transform: {formants: +18%, median_pitch: 210Hz}}
+  espeak: {variant: cmn+m3, transform: {formants: -7.5%, median_pitch: 95}}
+pool:
+  - edge: {voice: zh-CN-YunjianNeural}
+    kokoro: {style: jm_kumo, transform: {formants: +0%, pitch_range: +0%}}
+""",
+    )
+    config = load_voices(path)
+    assert config.narrator.gender is Gender.FEMALE
+    assert config.narrator.edge.transform == VoiceTransform(pitch_range=20.0)
+    assert config.narrator.kokoro == KokoroVoice(
+        "jm_kumo", 1.1, VoiceTransform(formants=18.0, median_pitch=210.0)
+    )
+    assert config.narrator.espeak.transform == VoiceTransform(-7.5, 95.0)
+    assert config.pool[0].gender is None
+    assert config.pool[0].kokoro == KokoroVoice("jm_kumo")  # a transform that changes nothing
+    narrator = config.narrator.kokoro
+    assert voice_key(narrator) != voice_key(KokoroVoice("jm_kumo"))
+    assert voice_label(narrator) == "jm_kumo speed 1.1, formants +18% median_pitch 210Hz"
 
 
 def test_kokoro_mix_parses_names_and_weights() -> None:
@@ -360,6 +391,56 @@ ERRORS = [
         "lexicon",
         ("expected a mapping",),
         id="lexicon-not-mapping",
+    ),
+    pytest.param(
+        MINIMAL + "  gender: man\n",
+        "gender",
+        ("gender 'man' is not valid", "male, female"),
+        id="gender-choice",
+    ),
+    pytest.param(
+        MINIMAL.replace("{style: jf_alpha}", "{style: jf_alpha, transform: {formant: -10%}}"),
+        "transform",
+        ("unknown key 'formant'", "formants, median_pitch, pitch_range"),
+        id="transform-unknown-key",
+    ),
+    pytest.param(
+        MINIMAL.replace("{style: jf_alpha}", "{style: jf_alpha, transform: {formants: 10%}}"),
+        "transform",
+        ("formants '10%' is not valid", "signed percentage from -30% to +30%"),
+        id="transform-formants-unsigned",
+    ),
+    pytest.param(
+        MINIMAL + "  espeak:\n    variant: cmn+m3\n    transform:\n      formants: +45%\n",
+        "formants: +45%",
+        ("formants '+45%' is not valid",),
+        id="transform-formants-range",
+    ),
+    pytest.param(
+        MINIMAL.replace(
+            "{voice: zh-CN-XiaoxiaoNeural}", "{voice: x, transform: {median_pitch: +10Hz}}"
+        ),
+        "median_pitch",
+        ("median_pitch '+10Hz' is not valid", "from 60Hz to 400Hz", "like 110Hz"),
+        id="transform-median-pitch-signed",
+    ),
+    pytest.param(
+        MINIMAL + "  espeak:\n    transform:\n      median_pitch: 900Hz\n",
+        "median_pitch",
+        ("median_pitch '900Hz' is not valid",),
+        id="transform-median-pitch-range",
+    ),
+    pytest.param(
+        MINIMAL + "  espeak:\n    transform: {pitch_range: -150%}\n",
+        "pitch_range",
+        ("pitch_range '-150%' is not valid", "-100% to +200%"),
+        id="transform-pitch-range",
+    ),
+    pytest.param(
+        MINIMAL + "  espeak:\n    transform: -10%\n",
+        "transform",
+        ("expected a mapping",),
+        id="transform-not-mapping",
     ),
     pytest.param(
         MINIMAL + "pauses: {paragraph: 0.3\n",
