@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from intelligibility import (  # noqa: E402 (the benchmark's sibling, found through sys.path)
+    MAX_TOKENS,
     SENTENCES,
     Listener,
     Normalizer,
@@ -81,7 +82,8 @@ from interview_audio.voices import (
 SEED = Path(__file__).resolve().parents[2] / "shared/seed/000_79d8b0fa45fee915.txt"
 # The host's first turns: enough sentences to weigh against the narrator's opening.
 HOST_TURNS = 7
-# Room for the longest seed sentence (Whisper writes a Chinese character in one or two tokens).
+# Room for the longest seed sentence (Whisper writes a Chinese character in one or two tokens);
+# never less than intelligibility.py allows, so the figures compare.
 TOKENS_PER_CHAR = 2
 # Transforms compared by --methods: the two directions that part one male style into two
 # speakers, and a female style made male.
@@ -157,7 +159,8 @@ class Judge:
     def errors(self, reference: str, clip: Speech) -> tuple[int, int]:
         """(edits, reference characters) of what Whisper heard, normalized as intelligibility.py."""
         expected = self.normalizer.chinese(reference)
-        heard = self.listener.transcribe(clip, max_tokens=16 + TOKENS_PER_CHAR * len(reference))
+        tokens = max(MAX_TOKENS, TOKENS_PER_CHAR * len(reference))
+        heard = self.listener.transcribe(clip, max_tokens=tokens)
         return edit_distance(expected, self.normalizer.chinese(heard)), len(expected)
 
     def cer(self, references: Sequence[str], clips: Sequence[Speech]) -> tuple[float, float]:
