@@ -428,7 +428,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    warnings.filterwarnings("ignore", module="webrtcvad")  # its pkg_resources notice
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")  # webrtcvad, jieba
     began = time.perf_counter()
     load_before = os.getloadavg()
     sentences = read_sentences(args.sentences, args.limit)

@@ -25,6 +25,7 @@ from interview_audio.voices import (
     Gender,
     KokoroVoice,
     VoiceSet,
+    VoiceTransform,
     load_voices,
 )
 
@@ -65,6 +66,16 @@ def mean_f0(speech: Speech, fmin: float = 60.0, fmax: float = 400.0) -> float:
     first = np.argmax(band >= 0.9 * best[:, None], axis=1)
     voiced = (best > 0.5) & (energy > 0.1 * energy.max())
     return float(np.mean(rate / (low + first[voiced])))
+
+
+def f0_track(speech: Speech) -> npt.NDArray[np.float64]:
+    """Voiced F0 values by Praat's cross-correlation pitch track, 10 ms apart."""
+    import parselmouth
+
+    sound = parselmouth.Sound(samples(speech), sampling_frequency=speech.sample_rate)
+    pitch = sound.to_pitch_cc(time_step=0.01, pitch_floor=60.0, pitch_ceiling=500.0)
+    frequencies: npt.NDArray[np.float64] = pitch.selected_array["frequency"]
+    return frequencies[frequencies > 0]
 
 
 def assert_timings(speech: Speech, count: int) -> None:
@@ -217,6 +228,21 @@ def test_shipped_kokoro_voices_sound_like_their_gender(
     else:
         assert 165 < f0 < 400, (who, f0)
     assert rms(speech) > 0.02
+
+
+def test_wide_pitch_range_on_creaky_kokoro_speech(kokoro: KokoroEngine) -> None:
+    """This line has frames far below its median; scaling the contour in hertz (Praat's Change
+    gender) fails on it at +60 %, the log-frequency scaling the transform uses does not."""
+    voice = KokoroVoice("jf_gongitsune", 1.15, VoiceTransform(pitch_range=60.0))
+    spoken = kokoro.synthesize("本期内容：第一，ChatGPT的成功并非完全预料之中；", voice)
+    wider = apply_transform(spoken, voice)
+    assert len(wider.pcm) == len(spoken.pcm)
+
+    def spread(speech: Speech) -> float:
+        semitones = 12 * np.log2(f0_track(speech))
+        return float(np.percentile(semitones, 90) - np.percentile(semitones, 10))
+
+    assert spread(wider) > 1.3 * spread(spoken)
 
 
 def test_style_mix_is_the_weighted_sum(kokoro: KokoroEngine) -> None:
