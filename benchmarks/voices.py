@@ -31,16 +31,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import os
 import platform
 import statistics
 import sys
 import time
-import warnings
+import types
 import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +129,7 @@ class Judge:
     def __init__(self) -> None:
         self.listener = Listener()
         self.normalizer = Normalizer()
+        _pkg_resources_shim()
         resemblyzer = _need("resemblyzer")
         self._preprocess = resemblyzer.preprocess_wav
         self._encoder = resemblyzer.VoiceEncoder("cpu", verbose=False)
@@ -178,6 +181,20 @@ class Judge:
             edits += more
             length += chars
         return edits / length if length else 0.0
+
+
+def _pkg_resources_shim() -> None:
+    """resemblyzer's webrtcvad reads its version through pkg_resources, which setuptools 81
+    dropped; give it the one call it makes instead of pinning an old setuptools for everyone."""
+    if importlib.util.find_spec("pkg_resources") is not None:
+        return
+    shim = types.ModuleType("pkg_resources")
+
+    def get_distribution(name: str) -> Any:
+        return types.SimpleNamespace(version=metadata.version(name))
+
+    shim.get_distribution = get_distribution  # type: ignore[attr-defined]
+    sys.modules["pkg_resources"] = shim
 
 
 @dataclass(frozen=True)
@@ -428,7 +445,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")  # webrtcvad, jieba
     began = time.perf_counter()
     load_before = os.getloadavg()
     sentences = read_sentences(args.sentences, args.limit)
