@@ -23,6 +23,7 @@ from interview_audio.engines.base import EngineOptions
 from interview_audio.parse import read_script
 from interview_audio.render import RenderOptions, plan_episode, render, with_chapters
 from interview_audio.synthesis import Segment, SynthesisPlan
+from interview_audio.transform import apply_transform
 from interview_audio.voices import cast_voices, load_voices
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,14 +77,15 @@ def timed_render(source: Path, options: RenderOptions) -> tuple[float, float, Cl
 
 
 def bare_engine(engine_name: str, source: Path) -> tuple[float, int]:
-    """The same lines, spoken by the engine alone in one loop: no cache, no assembly."""
+    """The same lines, spoken by the engine alone in one loop (with each voice's transform, as
+    a render makes them): no cache, no assembly."""
     script = with_chapters(read_script(source), "auto")
     config = load_voices(None)
     engine = load_engine(engine_name, EngineOptions())
     plan = plan_episode(script, cast_voices(script, config, engine_name), "short", config.lexicon)
     begin = time.perf_counter()
     for line in plan.lines:
-        engine.synthesize(line.speech, line.voice)
+        apply_transform(engine.synthesize(line.speech, line.voice), line.voice)
     return time.perf_counter() - begin, len(plan.lines)
 
 
