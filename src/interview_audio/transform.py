@@ -3,8 +3,8 @@
 The transform runs on each synthesized line before it is cached, whatever the engine. It is
 Praat's "Change gender" (praat-parselmouth): pitch-synchronous overlap-add (PSOLA) for the pitch
 and a resampling trick for the formants. WORLD (pyworld) was measured against it in
-benchmarks/voices.py and lost: for the same distance between speakers it was understood worse
-and round-tripped with more distortion, and it is several times slower.
+benchmarks/voices.py and lost: for the same distance between speakers Whisper understood it
+worse, a round trip through it distorted twice as much, and it was slower.
 """
 
 from __future__ import annotations
