@@ -207,6 +207,7 @@ def test_gb18030_is_detected_not_mangled() -> None:
     ("raw", "spoken"),
     [
         ("**加粗**文字", "加粗文字"),
+        ("结束<**/details>了", "结束了"),
         ("看[链接](https://a.b/c)吧", "看链接吧"),
         ("网址 https://a.b/c?x=1 不念", "网址不念"),
         ("R\\&D 部门", "R&D部门"),

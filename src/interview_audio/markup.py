@@ -133,11 +133,11 @@ def clean_text(text: str) -> str:
         text = _QUERY.sub("", text)
     if "](" in text or "![" in text:  # what is left of malformed images and links
         text = _BROKEN_LINK.sub(r"\1", _BROKEN_IMAGE.sub("", text)).replace("![", "")
-    if "<" in text:
-        text = _TAG.sub("", text)
     if "{{" in text or "}}" in text or "{%" in text:
         text = _TEMPLATE.sub("", text).replace("{{", "").replace("}}", "")
     text = _EMPHASIS.sub("", text)
+    if "<" in text:  # after emphasis: `<**/details>` is a tag once the stars are gone
+        text = _TAG.sub("", text)
     if "---" in text:
         text = _DASHES.sub("——", text)  # Cubox writes a Chinese dash as a run of hyphens
     if "_" in text:
