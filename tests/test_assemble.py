@@ -25,7 +25,6 @@ import interview_audio.assemble as assemble_module
 from interview_audio.assemble import (
     AssembleOptions,
     EpisodeChapter,
-    LoudnessMeter,
     Timeline,
     assemble,
 )
@@ -33,6 +32,7 @@ from interview_audio.engines.base import SentenceTiming
 from interview_audio.errors import RenderError
 from interview_audio.ffmpeg import ffmpeg_exe
 from interview_audio.files import TEMP_MARKER
+from interview_audio.loudness import LoudnessMeter
 from interview_audio.script import Role
 from interview_audio.synthesis import Line, Segment
 from interview_audio.voices import EspeakVoice, Pauses

@@ -40,6 +40,7 @@ class Recorder:
         self.stop_after = stop_after
         self.lines = 0
         self.stages: list[str] = []
+        self.steps: list[tuple[str, float, float]] = []
         self.plan: SynthesisPlan | None = None
 
     def started(self, engine: str, cast: Sequence[str], plan: SynthesisPlan) -> None:
@@ -52,6 +53,9 @@ class Recorder:
 
     def stage(self, name: str) -> None:
         self.stages.append(name)
+
+    def assembling(self, step: str, done: float, total: float) -> None:
+        self.steps.append((step, done, total))
 
 
 def _options(tmp: Path, **changes: object) -> RenderOptions:
