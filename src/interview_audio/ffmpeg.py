@@ -267,8 +267,8 @@ class Mp3Encoder:
 
 
 def _tee_escape(name: str) -> str:
-    """A file name as one slave of ffmpeg's tee muxer: its separators escaped."""
-    return re.sub(r"([\\|\[\]])", r"\\\1", name)
+    """A file name as one output of ffmpeg's tee muxer: its separators and quotes escaped."""
+    return re.sub(r"([\\|\[\]'])", r"\\\1", name)
 
 
 def _last_lines(stderr: str, count: int = 3) -> str:

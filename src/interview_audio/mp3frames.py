@@ -1,15 +1,20 @@
 """MP3 frames: chapter files cut from the episode's own stream instead of encoded again.
 
 A Layer III frame is not independent: its data may begin in the frames before it (the bit
-reservoir, up to 511 bytes back), and its first samples overlap the previous frame's. So a
-chapter file starts a few frames before the chapter, and the LAME tag of its Info frame tells
-decoders how many samples to skip there (the encoder delay, up to 4095) and how many to drop
-at the end (the padding), as they already do for the encoder's own delay. The frames at the
-start whose data lies before the cut are emptied (their side information says "no data,
-nothing borrowed"), which makes them valid silent frames; they fall within the skipped
-samples, and so does the frame that recovers from them. Decoders that honour the tag (ffmpeg,
-Apple, most podcast apps) play exactly the chapter's samples, identical to the episode's; the
-rest play a few more milliseconds of the pause around the chapter boundary.
+reservoir, up to 511 bytes back), and its first samples overlap the previous frame's and pass
+the decoder's synthesis filter. So a chapter file starts a few frames (about 80 ms) before the
+chapter, and the LAME tag of its Info frame tells decoders how many samples to skip there (the
+encoder delay, up to 4095) and how many to drop at the end (the padding), as they already do
+for the encoder's own delay. The first frames, whose reservoir lies before the cut, decode as
+silence or not at all (decoders treat them like the first frames after a seek), and the frames
+after them take part of a frame to recover; all of that falls within the skipped samples at
+96 kbit/s (ffmpeg: identical samples from the first one kept). At much lower bit rates the
+reservoir spans more frames and the recovery can reach the first milliseconds of the chapter,
+which lie in the pause before it. Decoders that ignore the tag play a little more of that
+pause at both ends.
+
+(Emptying the borrowing frames' side information would make them valid silent frames, but
+ffmpeg's decoder then loses its place in the reservoir for two more frames.)
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from __future__ import annotations
 import functools
 import mmap
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,16 +60,6 @@ class _Format:
             return 17 if self.mono else 32
         return 9 if self.mono else 17
 
-    @property
-    def reservoir(self) -> int:
-        """The furthest back (bytes) a frame's data may begin."""
-        return 511 if self.version == 1 else 255
-
-    def main_data_begin(self, frame: bytes | bytearray | mmap.mmap, at: int) -> int:
-        if self.version == 1:
-            return (frame[at + 4] << 1) | (frame[at + 5] >> 7)
-        return frame[at + 4]
-
 
 @dataclass(frozen=True)
 class Mp3Stream:
@@ -75,7 +69,6 @@ class Mp3Stream:
     path: Path
     format: _Format
     info: bytes
-    info_at: int
     offsets: tuple[int, ...]
     end: int
     delay: int
@@ -130,7 +123,7 @@ def _parse(path: Path, data: mmap.mmap) -> Mp3Stream:
             break  # a truncated last frame
         offsets.append(position)
         position += length
-    return Mp3Stream(path, fmt, info, start, tuple(offsets), position, packed >> 12, packed & 0xFFF)
+    return Mp3Stream(path, fmt, info, tuple(offsets), position, packed >> 12, packed & 0xFFF)
 
 
 def _skip_id3(data: mmap.mmap) -> int:
@@ -190,8 +183,7 @@ def cut(stream: Mp3Stream, start: int, end: int, output: Path) -> None:
 
     Samples count as a decoder that honours the LAME tag puts them out, at the stream's rate.
     """
-    fmt = stream.format
-    per_frame = fmt.samples_per_frame
+    per_frame = stream.format.samples_per_frame
     if not 0 <= start <= end <= stream.samples:
         raise RenderError(
             f"Cannot cut samples {start} to {end} from {stream.path}, which has {stream.samples}."
@@ -210,15 +202,13 @@ def cut(stream: Mp3Stream, start: int, end: int, output: Path) -> None:
     ):
         begin = stream.offsets[first]
         stop = stream.offsets[last] if last < len(stream.offsets) else stream.end
-        head = bytearray(data[begin : min(stop, begin + _WRITE_CHUNK)])
-        if first > 0:
-            _empty_borrowing_frames(head, fmt, stream.offsets[first:last], begin)
         info = _info_frame(stream, last - first, stop - begin, delay, padding)
         music_crc = 0
         try:
             with open(output, "wb") as out:
                 out.write(info)
-                for chunk in _chunks(data, head, begin, stop):
+                for position in range(begin, stop, _WRITE_CHUNK):
+                    chunk = data[position : min(stop, position + _WRITE_CHUNK)]
                     out.write(chunk)
                     music_crc = crc16(chunk, music_crc)
                 out.seek(0)
@@ -228,31 +218,6 @@ def cut(stream: Mp3Stream, start: int, end: int, output: Path) -> None:
                 f"Cannot write the chapter file {output} ({exc.strerror}); check the folder is "
                 "writable and has space."
             ) from exc
-
-
-def _chunks(data: mmap.mmap, head: bytearray, begin: int, stop: int) -> Iterator[bytes | bytearray]:
-    yield head
-    position = begin + len(head)
-    while position < stop:
-        piece = min(stop, position + _WRITE_CHUNK)
-        yield data[position:piece]
-        position = piece
-
-
-def _empty_borrowing_frames(
-    head: bytearray, fmt: _Format, offsets: tuple[int, ...], begin: int
-) -> None:
-    """Empty the first frames whose data begins before the cut: zero side information means
-    no data, nothing borrowed, silence. Their bytes stay, for the frames that borrow them."""
-    available = 0
-    for index, offset in enumerate(offsets):
-        at = offset - begin
-        if available >= fmt.reservoir or at + 4 + fmt.side_info > len(head):
-            return
-        if fmt.main_data_begin(head, at) > available:
-            head[at + 4 : at + 4 + fmt.side_info] = bytes(fmt.side_info)
-        following = offsets[index + 1] if index + 1 < len(offsets) else begin + len(head)
-        available += following - offset - 4 - fmt.side_info
 
 
 def _info_frame(
