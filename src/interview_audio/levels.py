@@ -79,6 +79,8 @@ class _Peaks:
         import numpy as np
 
         codes = _codes(self.values)
+        if not len(codes):
+            return {"floor": self.floor, "runs": ""}
         edges = np.flatnonzero(np.diff(codes)) + 1
         starts = np.concatenate([[0], edges])
         lengths = np.diff(np.concatenate([starts, [len(codes)]]))
@@ -94,6 +96,8 @@ class _Peaks:
     def unpack(cls, data: Mapping[str, Any], length: int) -> _Peaks:
         import numpy as np
 
+        if not data["runs"] and length == 0:
+            return cls(float(data["floor"]), np.zeros(0))
         raw = np.frombuffer(zlib.decompress(base64.b64decode(data["runs"], validate=True)), "<i2")
         runs = raw.reshape(-1, 2)
         lengths = runs[:, 0].view("<u2").astype(np.int64)
