@@ -363,36 +363,94 @@ def test_progress_follows_each_pass_over_the_audio(episode: Episode) -> None:
     assert encoded[-1] == pytest.approx(episode.timeline.duration, abs=1e-6)
 
 
-def test_assembling_again_reuses_the_measurements_and_comes_out_the_same(
+class Checks:
+    """Counts how the encoder's result gets measured: the whole MP3 while it is written, or
+    regions of it afterwards."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.whole = 0
+        self.regions = 0
+        real_encoder, real_measure = encode_module.Mp3Encoder, encode_module.measure_loudness
+
+        def encoder(*args: Any, **kwargs: Any) -> Any:
+            self.whole += bool(kwargs.get("measure"))
+            return real_encoder(*args, **kwargs)
+
+        def measure(path: Path) -> Any:
+            self.regions += 1
+            return real_measure(path)
+
+        monkeypatch.setattr(encode_module, "Mp3Encoder", encoder)
+        monkeypatch.setattr(encode_module, "measure_loudness", measure)
+
+
+def test_a_warm_assembly_measures_nothing_and_meets_the_targets(
     episode: Episode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert set(episode.store.kept) == {segment.key for segment in episode.segments}
+    assert all(record["codec"] is not None for record in episode.store.kept.values())
 
     def no_analysis(*args: object, **kwargs: object) -> None:
         raise AssertionError("a line was analysed again")
 
     monkeypatch.setattr(assemble_module, "analyse", no_analysis)
+    checks = Checks(monkeypatch)
+    outputs = []
     progress: list[str] = []
-    again = assemble(
-        episode.segments,
+    for number in (1, 2):
+        folder = tmp_path / str(number)
+        again = assemble(
+            episode.segments,
+            CHAPTERS,
+            PAUSES,
+            folder / "episode.mp3",
+            chapter_dir=folder / "chapters",
+            measurements=episode.store,
+            progress=lambda step, done, total: progress.append(step),
+        )
+        outputs.append(folder)
+    assert "measuring" not in progress
+    # Known lines: the MP3's loudness and peak are known before encoding, nothing measured.
+    assert (checks.whole, checks.regions) == (0, 0)
+    integrated, peak = ebur128(outputs[0] / "episode.mp3")
+    assert integrated == pytest.approx(-16.0, abs=0.5)
+    assert peak <= -1.0
+    # The same layout, and the same file every time from then on.
+    assert again.duration == episode.timeline.duration
+    assert [c.start for c in again.chapters] == [c.start for c in episode.timeline.chapters]
+    first, second = (sorted(folder.rglob("*.mp3")) for folder in outputs)
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+
+
+def test_an_edited_line_is_measured_on_its_own(
+    episode: Episode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = MemoryStore()
+    store.kept = dict(episode.store.kept)
+    # Line 4 spoken anew: other audio, so another cache key.
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (replacement,) = make_segments(folder, (dataclasses.replace(EPISODE[4], pitch=150),))
+    segments = list(episode.segments)
+    segments[4] = dataclasses.replace(
+        replacement, line=segments[4].line, key="edited", path=replacement.path
+    )
+    checks = Checks(monkeypatch)
+    steps: list[str] = []
+    assemble(
+        segments,
         CHAPTERS,
         PAUSES,
         tmp_path / "episode.mp3",
-        chapter_dir=tmp_path / "chapters",
-        measurements=episode.store,
-        progress=lambda step, done, total: progress.append(step),
+        measurements=store,
+        progress=lambda step, done, total: steps.append(step),
     )
-    assert "measuring" not in progress
-    assert again.duration == episode.timeline.duration
-    assert [c.start for c in again.chapters] == [c.start for c in episode.timeline.chapters]
-    assert [p.gain for p in again.placements] == [p.gain for p in episode.timeline.placements]
-    assert (tmp_path / "episode.mp3").read_bytes() == episode.mp3.read_bytes()
-    for first, second in zip(
-        sorted(episode.chapter_dir.iterdir()),
-        sorted((tmp_path / "chapters").iterdir()),
-        strict=True,
-    ):
-        assert first.read_bytes() == second.read_bytes()
+    assert "measuring" in steps
+    assert (checks.whole, checks.regions) == (0, 1)
+    assert store.kept["edited"]["codec"] is not None
+    integrated, peak = ebur128(tmp_path / "episode.mp3")
+    assert integrated == pytest.approx(-16.0, abs=0.5)
+    assert peak <= -1.0
 
 
 def test_an_encode_that_misses_the_peak_target_is_done_again(

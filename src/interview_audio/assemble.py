@@ -24,13 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from interview_audio.encode import (
-    CODEC_LOUDNESS_LOSS,
-    AssembleOptions,
-    Episode,
-    Progress,
-    encode_to_targets,
-)
+from interview_audio.encode import AssembleOptions, Episode, Progress, encode_episode
 from interview_audio.errors import RenderError
 from interview_audio.ffmpeg import audio_segment
 from interview_audio.files import atomic_path
@@ -107,7 +101,7 @@ def assemble(
         raise RenderError("There are no synthesized lines to assemble; the script is empty.")
     check_chapters(chapters, len(segments))
     rate = _read_rate(segments[0])
-    levels = _measure(segments, rate, options, measurements, progress)
+    levels, fresh = _measure(segments, rate, options, measurements, progress)
     layout = lay_out(segments, levels, chapters, pauses, rate)
     loudness = episode_loudness(
         [
@@ -117,7 +111,6 @@ def assemble(
         layout.total,
         rate,
     )
-    target = _segment_target(loudness, options.lufs) + CODEC_LOUDNESS_LOSS
 
     def read(index: int) -> Samples:
         line = levels[index]
@@ -126,23 +119,30 @@ def assemble(
     names = chapter_files(chapters, chapter_dir)
     with contextlib.ExitStack() as outputs:
         episode = outputs.enter_context(atomic_path(output))
-        gains, measured = encode_to_targets(
-            Episode(levels, layout.gaps, read, rate), target, episode, options, progress
+        encoded = encode_episode(
+            Episode(levels, layout.starts, layout.gaps, read, rate),
+            loudness,
+            episode,
+            options,
+            progress,
         )
         if names:
             temps = [outputs.enter_context(atomic_path(name)) for name in names]
             _cut_chapters(episode, layout, rate, temps)
-    result = timeline(segments, levels, gains, chapters, layout, rate, names)
+    if measurements is not None:
+        _keep(segments, levels, encoded.levels, fresh, measurements)
+    result = timeline(segments, levels, encoded.gains, chapters, layout, rate, names)
     if chapter_dir is not None:
         _remove_stale_chapters(chapter_dir, set(names))
     log.info(
-        "Assembled %d lines into %s: %s, %d chapters, %.1f LUFS, %.1f dBTP",
+        "Assembled %d lines into %s: %s, %d chapters, %.1f LUFS, %.1f dBTP (%s)",
         len(segments),
         output,
         _clock(result.duration),
         len(result.chapters),
-        measured.integrated,
-        measured.true_peak,
+        encoded.loudness.integrated,
+        encoded.loudness.true_peak,
+        "measured" if encoded.checked == "whole episode" else f"{encoded.checked} measured",
     )
     return result
 
@@ -153,9 +153,9 @@ def _measure(
     options: AssembleOptions,
     store: MeasurementStore | None,
     progress: Progress | None,
-) -> list[LineLevels]:
+) -> tuple[list[LineLevels], set[str]]:
     """Every line's levels: kept ones where they suit these settings, the rest measured now
-    (each distinct line once) and kept for the next render."""
+    (each distinct line once; their names are returned too, to be kept after the encode)."""
     target, ceiling = options.lufs, options.ceiling
     known: dict[str, LineLevels] = {}
     missing: dict[str, Segment] = {}
@@ -175,8 +175,6 @@ def _measure(
         if progress is not None:
             progress("measuring", done, total)
         record = analyse(_read(segment, rate), rate, target, ceiling).to_json()
-        if store is not None and segment.key:
-            store.keep_measurements(segment.key, record)
         # Read back as a later render will, so this render and the next come out the same.
         found = LineLevels.from_json(record)
         assert found is not None
@@ -189,25 +187,27 @@ def _measure(
         if not line.measured:
             log.warning("Line %d (%s) is silent; it gets no time", segment.line.index, segment.path)
     log.debug("Measured %d lines, %d from earlier renders", len(missing), len(known) - len(missing))
-    return levels
+    return levels, set(missing)
+
+
+def _keep(
+    segments: Sequence[Segment],
+    before: Sequence[LineLevels],
+    after: Sequence[LineLevels],
+    fresh: set[str],
+    store: MeasurementStore,
+) -> None:
+    """Keep the records of lines measured now, or that the encode added to."""
+    kept: set[str] = set()
+    for segment, old, new in zip(segments, before, after, strict=True):
+        name = _identity(segment)
+        if segment.key and name not in kept and (name in fresh or new is not old):
+            store.keep_measurements(segment.key, new.to_json())
+            kept.add(name)
 
 
 def _identity(segment: Segment) -> str:
     return segment.key or str(segment.path)
-
-
-def _segment_target(episode: float, target: float) -> float:
-    """The loudness each line needs for the episode to measure `target`.
-
-    The episode reads lower than its lines: the 400 ms blocks that straddle a pause are
-    quieter but still pass the gate. Shifting every line shifts the episode by the same
-    amount, so one correction is enough.
-    """
-    if not math.isfinite(episode):
-        log.warning("The episode has no audible audio; levels are left as they are")
-        return target
-    log.debug("Episode at %.2f LUFS with lines at %.2f LUFS", episode, target)
-    return target + target - episode
 
 
 def _cut_chapters(episode: Path, layout: Layout, rate: int, files: Sequence[Path]) -> None:

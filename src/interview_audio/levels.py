@@ -18,6 +18,7 @@ what the record keeps, run-length coded, wherever it is within `PEAK_RESERVE_DB`
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import math
 import zlib
@@ -127,6 +128,30 @@ def _quantize(values: Samples) -> Samples:
     return quantized
 
 
+@dataclass(frozen=True)
+class CodecEffect:
+    """What the MP3 encoder did to a line, measured after an encode: how far its true peak
+    went over the limiter's `ceiling` (dB, the worst of what was measured with it) and how
+    much loudness it took off (dB), at that `bitrate` and output `sample_rate`, with the line
+    levelled to `target` (LUFS)."""
+
+    bitrate: str
+    sample_rate: int
+    ceiling: float
+    target: float
+    overshoot: float
+    loss: float
+
+    def holds_for(self, bitrate: str, sample_rate: int, ceiling: float, target: float) -> bool:
+        """Whether it still predicts the encode: same format, the same or a lower ceiling,
+        the line's level within a dB (the codec's effect scales with the level)."""
+        return (
+            (bitrate, sample_rate) == (self.bitrate, self.sample_rate)
+            and ceiling <= self.ceiling + 1e-9
+            and abs(target - self.target) <= 1.0
+        )
+
+
 @dataclass(frozen=True, eq=False)
 class LineLevels:
     """What levelling one line needs, measured from its audio at the stream rate `rate` for
@@ -138,7 +163,7 @@ class LineLevels:
     fitting it to `target` found, `reached` the loudness it has at that gain and `slope` how
     much louder each further dB makes it (under 1 where the limiter takes some of it);
     `profile` is the loudness profile (see loudness.py) of the line at that gain; `peaks`
-    what the limiter needs.
+    what the limiter needs; `codec` what encoding did to it, once an encode was checked.
     """
 
     rate: int
@@ -155,6 +180,7 @@ class LineLevels:
     slope: float
     profile: Samples
     peaks: _Peaks
+    codec: CodecEffect | None = None
 
     @property
     def measured(self) -> bool:
@@ -186,6 +212,7 @@ class LineLevels:
             "slope": self.slope,
             "profile": base64.b64encode(self.profile.astype("<f2").tobytes()).decode("ascii"),
             "peaks": self.peaks.pack(),
+            "codec": dataclasses.asdict(self.codec) if self.codec is not None else None,
         }
 
     @classmethod
@@ -203,6 +230,7 @@ class LineLevels:
             if not 0 <= first <= stop or lead < 0 or tail < 0 or rate <= 0:
                 return None
             profile = base64.b64decode(data["profile"], validate=True)
+            codec = data.get("codec")
             return cls(
                 rate=rate,
                 target=float(data["target"]),
@@ -218,9 +246,21 @@ class LineLevels:
                 slope=float(data["slope"]),
                 profile=np.frombuffer(profile, "<f2").astype(np.float64),
                 peaks=_Peaks.unpack(data["peaks"], stop - first),
+                codec=None if codec is None else _codec(codec),
             )
         except (KeyError, TypeError, ValueError, zlib.error):
             return None
+
+
+def _codec(data: Mapping[str, Any]) -> CodecEffect:
+    return CodecEffect(
+        bitrate=str(data["bitrate"]),
+        sample_rate=int(data["sample_rate"]),
+        ceiling=float(data["ceiling"]),
+        target=float(data["target"]),
+        overshoot=float(data["overshoot"]),
+        loss=float(data["loss"]),
+    )
 
 
 def _db(value: Any) -> float:
@@ -295,15 +335,25 @@ def level(
     """
     if not levels.measured:
         return kept, 0.0
-    unlimited = _clamp(target - levels.loudness)
-    if levels.peak + unlimited <= ceiling:
-        return kept * 10 ** (unlimited / 20), unlimited
+    gain = _expected_gain(levels, target, ceiling)
+    if levels.peak + gain <= ceiling:
+        return kept * 10 ** (gain / 20), gain
     source = _PeakSource(kept, levels.rate, known=levels.peaks)
-    gain = _clamp(levels.gain + (target - levels.reached) / levels.slope)
     if ceiling != levels.ceiling or abs(gain - levels.gain) > SLOPE_REACH_DB:
         guess = (gain, levels.slope)
         gain = _fit(kept, levels.loudness, levels.peak, source, target, ceiling, guess=guess).gain
     return _apply(kept, source, gain, ceiling), gain
+
+
+def _expected_gain(levels: LineLevels, target: float, ceiling: float) -> float:
+    """The gain `level` gives the line for `target`, known without its audio (unless the
+    line is far from where it was analysed, and is fitted again)."""
+    if not levels.measured:
+        return 0.0
+    unlimited = _clamp(target - levels.loudness)
+    if levels.peak + unlimited <= ceiling:
+        return unlimited
+    return _clamp(levels.gain + (target - levels.reached) / levels.slope)
 
 
 class _PeakSource:
