@@ -142,7 +142,9 @@ def assemble(
         len(result.chapters),
         encoded.loudness.integrated,
         encoded.loudness.true_peak,
-        "measured" if encoded.checked == "whole episode" else f"{encoded.checked} measured",
+        {"whole episode": "measured", "new lines": "new lines measured"}.get(
+            encoded.checked, "predicted from earlier renders"
+        ),
     )
     return result
 

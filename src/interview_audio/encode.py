@@ -378,8 +378,7 @@ def _encode(
                 advance(count)
             gain = 0.0
             if line.length:
-                levelled, gain = level(episode.read(index), line, target, ceiling)
-                pcm = levelled.astype("<f4")
+                pcm, gain = level(episode.read(index), line, target, ceiling)
                 for start in range(0, len(pcm), chunk):
                     encoder.write(pcm[start : start + chunk].tobytes())
                     advance(len(pcm[start : start + chunk]))

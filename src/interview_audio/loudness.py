@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     Samples = npt.NDArray[np.float64]
+    Audio = npt.NDArray[np.float64] | npt.NDArray[np.float32]
 
 # BS.1770: 400 ms gating blocks every 100 ms, absolute gate -70 LUFS, relative gate -10 LU.
 SUBBLOCK_SECONDS = 0.100
@@ -61,7 +62,7 @@ class LoudnessMeter:
         self._bins = np.arange(ABSOLUTE_GATE, _HISTOGRAM_TOP, _HISTOGRAM_STEP) + _HISTOGRAM_STEP / 2
         self._histogram = np.zeros(len(self._bins), dtype=np.int64)
 
-    def feed(self, samples: Samples) -> Samples:
+    def feed(self, samples: Audio) -> Samples:
         """Meter the next samples; returns their K-weighted energy (squared filter output)."""
         import numpy as np
         from scipy.signal import sosfilt  # type: ignore[import-untyped,unused-ignore]
@@ -181,7 +182,7 @@ class Measurement:
     profile: Samples
 
 
-def measure(samples: Samples, rate: int) -> Measurement:
+def measure(samples: Audio, rate: int) -> Measurement:
     """Integrated loudness of a whole clip, with its profile."""
     import numpy as np
 
