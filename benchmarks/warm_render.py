@@ -28,8 +28,9 @@ import time
 from pathlib import Path
 
 from interview_audio.ffmpeg import ffmpeg_exe
+from interview_audio.parse import read_script
 from interview_audio.render import RenderOptions, render
-from interview_audio.script import dump_yaml, read_script
+from interview_audio.script import dump_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT.parent / "shared" / "seed" / "000_79d8b0fa45fee915.txt"
