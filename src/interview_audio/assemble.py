@@ -6,8 +6,9 @@
 2. Lay out (layout.py): the lines one after another with the configured pauses; the episode's
    loudness follows from the lines' loudness profiles (loudness.py), which sets one
    episode-wide correction before anything is encoded.
-3. Encode (encode.py): the levelled lines and the pauses stream into one MP3 encode, measured
-   as it is written.
+3. Encode (encode.py): the levelled lines and the pauses stream into one MP3 encode, at a
+   level chosen from what the encoder did to the lines before; what it does to new lines is
+   measured from the MP3 and kept with them too.
 4. Chapter files (mp3frames.py) are cut from the episode's own MP3 frames, not encoded again.
 
 Memory stays flat however long the episode is: one line is in memory at a time.
