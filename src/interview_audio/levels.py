@@ -71,27 +71,44 @@ _LONGEST_RUN = 65535
 @dataclass(frozen=True, eq=False)
 class _Peaks:
     """Per sample of a clip, the highest true peak from `LIMITER_HOLD` before it to
-    `LIMITER_ATTACK` after it, wherever that is above `floor` (elsewhere 0); float32, as
-    the samples the limiter works on."""
+    `LIMITER_ATTACK` after it, wherever that is above `floor` (elsewhere 0).
+
+    Kept as runs of equal values (`lengths`, and `codes` in `_PEAK_STEP_DB` steps, rounded
+    up), as they are stored: a record in memory stays small, and `values` are expanded (as
+    float32, like the samples the limiter works on) only for the line being levelled.
+    """
 
     floor: float
-    values: Pcm
+    lengths: npt.NDArray[np.int64]
+    codes: npt.NDArray[np.int16]
 
-    def pack(self) -> dict[str, Any]:
-        """Runs of equal values (in `_PEAK_STEP_DB` steps), zlib-compressed, base64."""
+    @classmethod
+    def of(cls, floor: float, values: Samples | Pcm) -> _Peaks:
+        """Runs of `values`, with those not above `floor` left out."""
         import numpy as np
 
-        codes = _codes(self.values)
+        codes = np.where(values > floor, _codes(values), _BELOW).astype(np.int16)
         if not len(codes):
-            return {"floor": self.floor, "runs": ""}
-        edges = np.flatnonzero(np.diff(codes)) + 1
-        starts = np.concatenate([[0], edges])
-        lengths = np.diff(np.concatenate([starts, [len(codes)]]))
-        repeats = -(-lengths // _LONGEST_RUN)  # runs longer than 16 bits are split
-        run_codes = np.repeat(codes[starts], repeats)
-        run_lengths = np.full(len(run_codes), _LONGEST_RUN, dtype=np.int64)
-        run_lengths[np.cumsum(repeats) - 1] = lengths - (repeats - 1) * _LONGEST_RUN
-        raw = np.stack([run_lengths.astype("<u2").view("<i2"), run_codes.astype("<i2")], 1)
+            return cls(floor, np.zeros(0, dtype=np.int64), codes)
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(codes)) + 1])
+        lengths = np.diff(np.concatenate([starts, [len(codes)]])).astype(np.int64)
+        return cls(floor, lengths, codes[starts])
+
+    def values(self) -> Pcm:
+        import numpy as np
+
+        values: Pcm = np.repeat(_levels_of(self.codes), self.lengths)
+        return values
+
+    def pack(self) -> dict[str, Any]:
+        """The runs, zlib-compressed, base64 (runs longer than 16 bits split in two or more)."""
+        import numpy as np
+
+        repeats = -(-self.lengths // _LONGEST_RUN)
+        codes = np.repeat(self.codes, repeats)
+        lengths = np.full(len(codes), _LONGEST_RUN, dtype=np.int64)
+        lengths[np.cumsum(repeats) - 1] = self.lengths - (repeats - 1) * _LONGEST_RUN
+        raw = np.stack([lengths.astype("<u2").view("<i2"), codes.astype("<i2")], 1)
         packed = base64.b64encode(zlib.compress(raw.tobytes(), 6)).decode("ascii")
         return {"floor": self.floor, "runs": packed}
 
@@ -99,15 +116,12 @@ class _Peaks:
     def unpack(cls, data: Mapping[str, Any], length: int) -> _Peaks:
         import numpy as np
 
-        if not data["runs"] and length == 0:
-            return cls(float(data["floor"]), np.zeros(0, dtype=np.float32))
         raw = np.frombuffer(zlib.decompress(base64.b64decode(data["runs"], validate=True)), "<i2")
         runs = raw.reshape(-1, 2)
         lengths = runs[:, 0].view("<u2").astype(np.int64)
-        codes = runs[:, 1]
         if int(lengths.sum()) != length:
             raise ValueError("peak runs do not cover the clip")
-        return cls(float(data["floor"]), np.repeat(_levels_of(codes), lengths))
+        return cls(float(data["floor"]), lengths, runs[:, 1].astype(np.int16))
 
 
 def _codes(values: Samples | Pcm) -> npt.NDArray[np.int16]:
@@ -288,7 +302,7 @@ def analyse(samples: Samples, rate: int, target: float, ceiling: float) -> LineL
             *(0, 0, 0, 0),
             *(-math.inf, -math.inf, 0.0, -math.inf, 1.0),
             np.zeros(0),
-            _Peaks(math.inf, np.zeros(0, dtype=np.float32)),
+            _Peaks.of(math.inf, np.zeros(0)),
         )
     loud = np.flatnonzero(magnitude >= loudest * 10 ** (TRIM_THRESHOLD_DB / 20))
     begin, end = int(loud[0]), int(loud[-1]) + 1
@@ -307,10 +321,9 @@ def analyse(samples: Samples, rate: int, target: float, ceiling: float) -> LineL
         slope = min(1.0, max(MIN_SLOPE, (louder - fit.reached) / SLOPE_STEP_DB))
     floor = 10 ** ((ceiling - gain - PEAK_RESERVE_DB) / 20)
     if peak > _to_db(floor):
-        values = source.down_to(floor).values
-        values = _quantize(np.where(values > floor, values, 0.0))
+        peaks = _Peaks.of(floor, source.down_to(floor))
     else:
-        values = np.zeros(len(kept), dtype=np.float32)
+        peaks = _Peaks.of(floor, np.zeros(len(kept)))
     return LineLevels(
         rate=rate,
         target=target,
@@ -325,7 +338,7 @@ def analyse(samples: Samples, rate: int, target: float, ceiling: float) -> LineL
         reached=fit.reached,
         slope=slope,
         profile=profile,
-        peaks=_Peaks(floor, values),
+        peaks=peaks,
     )
 
 
@@ -364,8 +377,8 @@ def _expected_gain(levels: LineLevels, target: float, ceiling: float) -> float:
 
 
 class _PeakSource:
-    """A clip's `_Peaks`: the ones a record kept while they reach low enough, else measured
-    from the audio (once)."""
+    """A clip's peaks (see `_Peaks`), one value per sample: the ones a record kept while they
+    reach low enough, else measured from the audio (once)."""
 
     def __init__(
         self,
@@ -379,13 +392,18 @@ class _PeakSource:
         self.rate = rate
         self._known = known
         self._envelope = envelope
+        self._values: Pcm | None = None
+        self._floor = math.inf
 
-    def down_to(self, threshold: float) -> _Peaks:
+    def down_to(self, threshold: float) -> Pcm:
         """Peaks exact wherever they exceed `threshold`."""
-        if self._known is None or threshold < self._known.floor:
-            envelope = self._envelope if self._envelope is not None else _envelope(self.kept)
-            self._known = _running_peaks(envelope, 0.0, self.rate)
-        return self._known
+        if self._values is None or threshold < self._floor:
+            if self._known is not None and threshold >= self._known.floor:
+                self._values, self._floor = self._known.values(), self._known.floor
+            else:
+                envelope = self._envelope if self._envelope is not None else _envelope(self.kept)
+                self._values, self._floor = _running_peaks(envelope, self.rate), 0.0
+        return self._values
 
 
 @dataclass(frozen=True, eq=False)
@@ -458,7 +476,7 @@ def _apply(kept: Samples, source: _PeakSource, gain: float, ceiling: float) -> P
     levelled: Pcm = kept.astype(np.float32)
     levelled *= np.float32(10 ** (gain / 20))
     threshold = 10 ** ((ceiling - gain) / 20)
-    peaks = source.down_to(threshold).values
+    peaks = source.down_to(threshold)
     over = peaks > threshold
     if not over.any():
         return levelled
@@ -469,35 +487,16 @@ def _apply(kept: Samples, source: _PeakSource, gain: float, ceiling: float) -> P
     return levelled
 
 
-def _spans(points: npt.NDArray[np.intp], reach: int, length: int) -> list[tuple[int, int]]:
-    """Merged ranges [point - reach, point + reach] around sorted `points`, within [0, length)."""
-    import numpy as np
-
-    starts = points - reach
-    ends = points + reach + 1
-    breaks = np.flatnonzero(starts[1:] > ends[:-1])
-    firsts = np.concatenate([starts[:1], starts[breaks + 1]])
-    lasts = np.concatenate([ends[breaks], ends[-1:]])
-    return [(max(0, int(a)), min(length, int(b))) for a, b in zip(firsts, lasts, strict=True)]
-
-
-def _running_peaks(envelope: Samples, floor: float, rate: int) -> _Peaks:
-    """`_Peaks` of a clip from its true-peak envelope: the running maximum over the limiter's
-    window, computed only near samples above `floor`."""
-    import numpy as np
+def _running_peaks(envelope: Samples, rate: int) -> Pcm:
+    """A clip's peaks (see `_Peaks`) from its true-peak envelope: the running maximum over
+    the limiter's window, rounded up as a record keeps them."""
     from scipy.ndimage import maximum_filter1d  # type: ignore[import-untyped,unused-ignore]
 
-    values = np.zeros(len(envelope), dtype=np.float32)
-    loud = np.flatnonzero(envelope > floor)
     attack, hold = max(1, round(LIMITER_ATTACK * rate)), round(LIMITER_HOLD * rate)
     size = attack + hold + 1
-    for begin, end in _spans(loud, size, len(envelope)) if len(loud) else []:
-        # values[n] = max(envelope[n - hold : n + attack + 1])
-        running = maximum_filter1d(
-            envelope[begin:end], size=size, mode="nearest", origin=hold - size // 2
-        )
-        values[begin:end] = np.where(running > floor, running, 0.0)
-    return _Peaks(floor, values)
+    # values[n] = max(envelope[n - hold : n + attack + 1])
+    running = maximum_filter1d(envelope, size=size, mode="nearest", origin=hold - size // 2)
+    return _quantize(running)
 
 
 def _envelope(samples: Samples) -> Samples:
