@@ -583,3 +583,46 @@ def test_loudness_meter_agrees_with_pyloudnorm() -> None:
             meter.feed(piece)
         reference = pyloudnorm.Meter(rate, filter_class="DeMan").integrated_loudness(samples)
         assert meter.integrated() == pytest.approx(reference, abs=0.05)
+
+
+def test_a_peak_overshoot_known_beforehand_lowers_the_ceiling_without_a_second_encode(
+    episode: Episode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Say the encoder had pushed these lines' peaks 2 dB over the limiter's ceiling.
+    store = MemoryStore()
+    for key, record in episode.store.kept.items():
+        store.kept[key] = {**record, "codec": {**record["codec"], "overshoot": 2.0}}
+    checks = Checks(monkeypatch)
+    steps: list[str] = []
+    assemble(
+        episode.segments,
+        CHAPTERS,
+        PAUSES,
+        tmp_path / "episode.mp3",
+        measurements=store,
+        progress=lambda step, done, total: steps.append(step),
+    )
+    assert "encoding again" not in steps and (checks.whole, checks.regions) == (0, 0)
+    _, peak = ebur128(tmp_path / "episode.mp3")
+    # The limiter held the peaks 2 dB under the target instead of 1.
+    assert peak <= -2.5
+
+
+def test_an_encode_that_misses_the_loudness_is_done_again_at_the_measured_loss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A wrong guess of what the encoder takes off: the first encode comes out 1.2 LU quiet.
+    monkeypatch.setattr(encode_module, "CODEC_LOUDNESS_LOSS", -0.8)
+    segments = make_segments(tmp_path, EPISODE[:3])
+    steps: list[str] = []
+    assemble(
+        segments,
+        [],
+        PAUSES,
+        tmp_path / "episode.mp3",
+        progress=lambda step, done, total: steps.append(step),
+    )
+    assert "encoding again" in steps
+    integrated, peak = ebur128(tmp_path / "episode.mp3")
+    assert integrated == pytest.approx(-16.0, abs=0.3)
+    assert peak <= -1.0

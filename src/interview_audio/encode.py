@@ -125,10 +125,10 @@ def encode_episode(
     `options.lufs` before encoding (see loudness.episode_loudness)."""
     levels = list(episode.levels)
     ceiling = options.ceiling
-    correction = 0.0
+    base = _segment_target(loudness, options.lufs)
     whole = False
     for attempt in range(1, ENCODE_ATTEMPTS + 1):
-        base = _segment_target(loudness, options.lufs) + correction
+        # Each check puts what it measured into `levels`: the next plan makes up for it.
         plan = _plan(levels, base, ceiling, options)
         if plan.overshoot is not None and ceiling + plan.overshoot > options.true_peak:
             # Known beforehand: these lines would come out too peaky at this ceiling.
@@ -137,7 +137,7 @@ def encode_episode(
         whole = whole or plan.share > WHOLE_CHECK_SHARE
         step = "encoding" if attempt == 1 else "encoding again"
         gains, whole_mp3 = _encode(episode, target, ceiling, output, options, step, progress, whole)
-        expected = options.lufs + plan.loss + correction  # the episode before encoding
+        expected = options.lufs + plan.loss  # the episode before encoding
         if whole_mp3 is not None:
             measured = whole_mp3
             effect = CodecEffect(
@@ -183,7 +183,6 @@ def encode_episode(
             measured.true_peak,
         )
         ceiling -= max(0.0, peak_excess + PEAK_RETRY_MARGIN)
-        correction += drift
         whole = True
     return Encoded(gains, levels, measured, checked)
 
@@ -208,7 +207,12 @@ def _plan(
     levels: Sequence[LineLevels], base: float, ceiling: float, options: AssembleOptions
 ) -> _Plan:
     """What the lines measured before say about this encode; `base` is the lines' target
-    before the encoder's loss is made up for."""
+    before the encoder's loss is made up for.
+
+    The encoder's loss and overshoot in dB hardly depend on the level, so every line measured
+    in this format tells them; a line counts as known (no need to check it again) only near
+    the level it was measured at.
+    """
     lines = [i for i, line in enumerate(levels) if line.measured and line.length]
     total = sum(levels[i].length for i in lines)
     matching = [
@@ -217,19 +221,19 @@ def _plan(
         if (effect := levels[i].codec) is not None
         and effect.holds_for(options.bitrate, options.sample_rate, ceiling, effect.target)
     ]
-    loss = _mean_loss(levels, matching) if matching else CODEC_LOUDNESS_LOSS
-    known = [
+    if not matching:
+        return _Plan(CODEC_LOUDNESS_LOSS, None, lines, 1.0 if total else 0.0)
+    loss = _mean_loss(levels, matching)
+    known = {
         i
         for i in matching
         if (effect := levels[i].codec) is not None
         and effect.holds_for(options.bitrate, options.sample_rate, ceiling, base + loss)
-    ]
-    unknown = [i for i in lines if i not in set(known)]
-    if not known:
-        return _Plan(CODEC_LOUDNESS_LOSS, None, unknown, 1.0 if total else 0.0)
-    overshoot = max(effect.overshoot for i in known if (effect := levels[i].codec) is not None)
+    }
+    unknown = [i for i in lines if i not in known]
+    overshoot = max(effect.overshoot for i in matching if (effect := levels[i].codec) is not None)
     share = sum(levels[i].length for i in unknown) / total
-    return _Plan(_mean_loss(levels, known), overshoot, unknown, share)
+    return _Plan(loss, overshoot, unknown, share)
 
 
 def _mean_loss(levels: Sequence[LineLevels], lines: Sequence[int]) -> float:
