@@ -443,6 +443,7 @@ class _Progress:
             disable=quiet,
         )
         self.task: TaskID | None = None
+        self.lines = 0
         self.step = ""
 
     def __enter__(self) -> _Progress:
