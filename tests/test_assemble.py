@@ -604,8 +604,8 @@ def test_a_peak_overshoot_known_beforehand_lowers_the_ceiling_without_a_second_e
     )
     assert "encoding again" not in steps and (checks.whole, checks.regions) == (0, 0)
     _, peak = ebur128(tmp_path / "episode.mp3")
-    # The limiter held the peaks 2 dB under the target instead of 1.
-    assert peak <= -2.5
+    # The limiter held the peaks 2.3 dB under the target instead of 1.
+    assert peak <= -2.8
 
 
 def test_an_encode_that_misses_the_loudness_is_done_again_at_the_measured_loss(

@@ -52,6 +52,9 @@ CODEC_LOUDNESS_LOSS = 0.4
 LOUDNESS_TOLERANCE = 0.5
 ENCODE_ATTEMPTS = 3
 PEAK_RETRY_MARGIN = 0.5
+# A true peak predicted from earlier measurements may be this far off (the encoder's overshoot
+# varies a little with the level and the neighbouring lines): the ceiling keeps it in reserve.
+PEAK_PREDICTION_MARGIN = 0.3
 # Lines checked on their own are measured with this much of the pause around them (seconds).
 REGION_MARGIN = 0.25
 # When more of the episode than this is new to the encoder, the whole MP3 is measured.
@@ -130,9 +133,10 @@ def encode_episode(
     for attempt in range(1, ENCODE_ATTEMPTS + 1):
         # Each check puts what it measured into `levels`: the next plan makes up for it.
         plan = _plan(levels, base, ceiling, options)
-        if plan.overshoot is not None and ceiling + plan.overshoot > options.true_peak:
+        reserve = PEAK_PREDICTION_MARGIN
+        if plan.overshoot is not None and ceiling + plan.overshoot + reserve > options.true_peak:
             # Known beforehand: these lines would come out too peaky at this ceiling.
-            ceiling = options.true_peak - plan.overshoot
+            ceiling = options.true_peak - plan.overshoot - reserve
         target = base + plan.loss
         whole = whole or plan.share > WHOLE_CHECK_SHARE
         step = "encoding" if attempt == 1 else "encoding again"
