@@ -58,6 +58,9 @@ class Clock:
     def stage(self, name: str) -> None:
         return None
 
+    def assembling(self, step: str, done: float, total: float) -> None:
+        return None
+
 
 def _cpu_seconds() -> float:
     """CPU time of this process and of its finished children (the ffmpeg encoders)."""

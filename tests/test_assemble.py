@@ -4,17 +4,21 @@ The segments are voice-like tones (harmonic buzz with a syllable rhythm and shar
 audible start and end of each line are well defined) surrounded by silence, at very different
 levels and at both engine sample rates. The MP3s are decoded by ffmpeg (which removes LAME's
 encoder delay), loudness and true peak come from ffmpeg's ebur128 filter and pyloudnorm, and
-the stream facts from mutagen.
+the stream facts from mutagen. The properties hold however the assembly gets there: the same
+episode assembled again from kept measurements must come out identical.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import subprocess
 import wave
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyloudnorm
@@ -22,10 +26,10 @@ import pytest
 from mutagen.mp3 import MP3, BitrateMode
 
 import interview_audio.assemble as assemble_module
+import interview_audio.encode as encode_module
 from interview_audio.assemble import (
     AssembleOptions,
     EpisodeChapter,
-    LoudnessMeter,
     Timeline,
     assemble,
 )
@@ -33,6 +37,7 @@ from interview_audio.engines.base import SentenceTiming
 from interview_audio.errors import RenderError
 from interview_audio.ffmpeg import ffmpeg_exe
 from interview_audio.files import TEMP_MARKER
+from interview_audio.loudness import LoudnessMeter
 from interview_audio.script import Role
 from interview_audio.synthesis import Line, Segment
 from interview_audio.voices import EspeakVoice, Pauses
@@ -40,6 +45,7 @@ from interview_audio.voices import EspeakVoice, Pauses
 PAUSES = Pauses(paragraph=0.3, speaker_change=0.8, chapter=1.6)
 LEAD, TAIL = 0.25, 0.35
 OUT_RATE = 44100
+FRAME = 1152 / OUT_RATE  # one MP3 frame, in seconds
 
 
 # --- building segments --------------------------------------------------------------------------
@@ -126,12 +132,14 @@ def make_segments(folder: Path, specs: tuple[Spec, ...] = EPISODE) -> list[Segme
 
 
 def decode(path: Path) -> np.ndarray:
-    """The MP3 as float samples at 44.1 kHz, as ffmpeg decodes it (encoder delay removed)."""
+    """The MP3 as float samples at 44.1 kHz, as ffmpeg decodes it (encoder delay removed);
+    any warning from ffmpeg fails the test."""
     done = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "1", "-"],
+        [ffmpeg_exe(), "-v", "warning", "-i", str(path), "-f", "f32le", "-ac", "1", "-"],
         capture_output=True,
         check=True,
     )
+    assert done.stderr == b"", done.stderr
     return np.frombuffer(done.stdout, "<f4").astype(np.float64)
 
 
@@ -181,6 +189,19 @@ def audible_runs(samples: np.ndarray, threshold_db: float = -40.0) -> list[tuple
 # --- the episode all the property tests look at -------------------------------------------------
 
 
+class MemoryStore:
+    """Keeps measurements in a dict, as the cache keeps them in its sidecars."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, dict[str, Any]] = {}
+
+    def measurements(self, key: str) -> Mapping[str, Any] | None:
+        return self.kept.get(key)
+
+    def keep_measurements(self, key: str, data: Mapping[str, Any]) -> None:
+        self.kept[key] = dict(data)
+
+
 @dataclass(frozen=True)
 class Episode:
     folder: Path
@@ -188,17 +209,32 @@ class Episode:
     timeline: Timeline
     mp3: Path
     chapter_dir: Path
+    store: MemoryStore
+    progress: list[tuple[str, float, float]]
 
 
 @pytest.fixture(scope="module")
 def episode(tmp_path_factory: pytest.TempPathFactory) -> Episode:
     folder = tmp_path_factory.mktemp("assemble")
-    segments = make_segments(folder)
+    segments = [
+        dataclasses.replace(segment, key=f"key{index}")
+        for index, segment in enumerate(make_segments(folder))
+    ]
     out = folder / "out"
+    store = MemoryStore()
+    progress: list[tuple[str, float, float]] = []
     timeline = assemble(
-        segments, CHAPTERS, PAUSES, out / "episode.mp3", chapter_dir=out / "chapters"
+        segments,
+        CHAPTERS,
+        PAUSES,
+        out / "episode.mp3",
+        chapter_dir=out / "chapters",
+        measurements=store,
+        progress=lambda step, done, total: progress.append((step, done, total)),
     )
-    return Episode(folder, segments, timeline, out / "episode.mp3", out / "chapters")
+    return Episode(
+        folder, segments, timeline, out / "episode.mp3", out / "chapters", store, progress
+    )
 
 
 def test_chapter_spans_cover_the_episode_without_gaps(episode: Episode) -> None:
@@ -253,8 +289,10 @@ def test_sentence_timings_are_in_episode_time(episode: Episode) -> None:
 
 def test_loudness_and_true_peak_meet_the_targets(episode: Episode) -> None:
     integrated, peak = ebur128(episode.mp3)
-    assert integrated == pytest.approx(-16.0, abs=1.0)
+    assert integrated == pytest.approx(-16.0, abs=0.5)
     assert peak <= -1.0
+    reference = pyloudnorm.Meter(OUT_RATE).integrated_loudness(decode(episode.mp3))
+    assert reference == pytest.approx(-16.0, abs=0.5)
 
 
 def test_the_peaky_voice_would_clip_without_the_limiter() -> None:
@@ -279,15 +317,160 @@ def test_voices_come_out_equally_loud(episode: Episode) -> None:
     assert np.mean(levels) == pytest.approx(-16.0, abs=1.0)
 
 
-def test_chapter_files_add_up_to_the_episode(episode: Episode) -> None:
+def test_chapters_start_in_the_middle_of_the_pause_before_them(episode: Episode) -> None:
+    runs = audible_runs(decode(episode.mp3))
+    spans = episode.timeline.chapters
+    assert spans[0].start == 0.0
+    for span, chapter in zip(spans[1:], CHAPTERS[1:], strict=True):
+        before, after = runs[chapter.first_line - 1], runs[chapter.first_line]
+        assert span.start == pytest.approx((before[1] + after[0]) / 2, abs=FRAME)
+
+
+def test_chapter_files_play_alone_and_add_up_to_the_episode(episode: Episode) -> None:
     files = sorted(episode.chapter_dir.iterdir())
     assert [f.name for f in files] == ["01-开场.mp3", "02-AGI_时间表.mp3", "03-结尾.mp3"]
     assert [s.file for s in episode.timeline.chapters] == files
-    episode_seconds = len(decode(episode.mp3)) / OUT_RATE
-    chapter_seconds = [len(decode(f)) / OUT_RATE for f in files]
-    assert sum(chapter_seconds) == pytest.approx(episode_seconds, rel=0.01)
-    for seconds, span in zip(chapter_seconds, episode.timeline.chapters, strict=True):
-        assert seconds == pytest.approx(span.end - span.start, abs=0.03)
+    whole = decode(episode.mp3)
+    position = 0
+    edge = round(0.1 * OUT_RATE)
+    for number, (path, span) in enumerate(zip(files, episode.timeline.chapters, strict=True)):
+        alone = decode(path)  # no warning from ffmpeg, on its own
+        assert len(alone) / OUT_RATE == pytest.approx(span.end - span.start, abs=1 / OUT_RATE)
+        # Sample for sample the episode's audio at that place: cut from the same frames.
+        np.testing.assert_array_equal(alone, whole[position : position + len(alone)])
+        position += len(alone)
+        # Where it meets another chapter it starts or ends in the pause: no click, no
+        # clipped word.
+        if number > 0:
+            assert np.max(np.abs(alone[:edge])) < 1e-3
+        if number < len(files) - 1:
+            assert np.max(np.abs(alone[-edge:])) < 1e-3
+    assert position == len(whole)
+
+
+def test_progress_follows_each_pass_over_the_audio(episode: Episode) -> None:
+    steps = [step for step, _, _ in episode.progress]
+    assert steps == sorted(steps, key=["measuring", "encoding"].index)
+    assert set(steps) == {"measuring", "encoding"}
+    for name in ("measuring", "encoding"):
+        reports = [(done, total) for step, done, total in episode.progress if step == name]
+        dones = [done for done, _ in reports]
+        assert dones == sorted(dones)
+        assert dones[0] == 0.0
+        assert dones[-1] == reports[-1][1]
+    # The encode covers the whole episode, pauses included.
+    encoded = [total for step, _, total in episode.progress if step == "encoding"]
+    assert encoded[-1] == pytest.approx(episode.timeline.duration, abs=1e-6)
+
+
+class Checks:
+    """Counts how the encoder's result gets measured: the whole MP3 while it is written, or
+    regions of it afterwards."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.whole = 0
+        self.regions = 0
+        real_encoder, real_measure = encode_module.Mp3Encoder, encode_module.measure_loudness
+
+        def encoder(*args: Any, **kwargs: Any) -> Any:
+            self.whole += bool(kwargs.get("measure"))
+            return real_encoder(*args, **kwargs)
+
+        def measure(path: Path) -> Any:
+            self.regions += 1
+            return real_measure(path)
+
+        monkeypatch.setattr(encode_module, "Mp3Encoder", encoder)
+        monkeypatch.setattr(encode_module, "measure_loudness", measure)
+
+
+def test_a_warm_assembly_measures_nothing_and_meets_the_targets(
+    episode: Episode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert set(episode.store.kept) == {segment.key for segment in episode.segments}
+    assert all(record["codec"] is not None for record in episode.store.kept.values())
+
+    def no_analysis(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a line was analysed again")
+
+    monkeypatch.setattr(assemble_module, "analyse", no_analysis)
+    checks = Checks(monkeypatch)
+    outputs = []
+    progress: list[str] = []
+    for number in (1, 2):
+        folder = tmp_path / str(number)
+        again = assemble(
+            episode.segments,
+            CHAPTERS,
+            PAUSES,
+            folder / "episode.mp3",
+            chapter_dir=folder / "chapters",
+            measurements=episode.store,
+            progress=lambda step, done, total: progress.append(step),
+        )
+        outputs.append(folder)
+    assert "measuring" not in progress
+    # Known lines: the MP3's loudness and peak are known before encoding, nothing measured.
+    assert (checks.whole, checks.regions) == (0, 0)
+    integrated, peak = ebur128(outputs[0] / "episode.mp3")
+    assert integrated == pytest.approx(-16.0, abs=0.5)
+    assert peak <= -1.0
+    # The same layout, and the same file every time from then on.
+    assert again.duration == episode.timeline.duration
+    assert [c.start for c in again.chapters] == [c.start for c in episode.timeline.chapters]
+    first, second = (sorted(folder.rglob("*.mp3")) for folder in outputs)
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+
+
+def test_an_edited_line_is_measured_on_its_own(
+    episode: Episode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = MemoryStore()
+    store.kept = dict(episode.store.kept)
+    # Line 4 spoken anew: other audio, so another cache key.
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (replacement,) = make_segments(folder, (dataclasses.replace(EPISODE[4], pitch=150),))
+    segments = list(episode.segments)
+    segments[4] = dataclasses.replace(
+        replacement, line=segments[4].line, key="edited", path=replacement.path
+    )
+    checks = Checks(monkeypatch)
+    steps: list[str] = []
+    assemble(
+        segments,
+        CHAPTERS,
+        PAUSES,
+        tmp_path / "episode.mp3",
+        measurements=store,
+        progress=lambda step, done, total: steps.append(step),
+    )
+    assert "measuring" in steps
+    assert (checks.whole, checks.regions) == (0, 1)
+    assert store.kept["edited"]["codec"] is not None
+    integrated, peak = ebur128(tmp_path / "episode.mp3")
+    assert integrated == pytest.approx(-16.0, abs=0.5)
+    assert peak <= -1.0
+
+
+def test_an_encode_that_misses_the_peak_target_is_done_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No room left for the codec: the peaky voice's encode overshoots -1 dBTP at first.
+    monkeypatch.setattr(encode_module, "CODEC_HEADROOM_DB", 0.0)
+    segments = make_segments(tmp_path, EPISODE[2:4])
+    steps: list[str] = []
+    assemble(
+        segments,
+        [],
+        PAUSES,
+        tmp_path / "episode.mp3",
+        progress=lambda step, done, total: steps.append(step),
+    )
+    assert "encoding again" in steps
+    integrated, peak = ebur128(tmp_path / "episode.mp3")
+    assert peak <= -1.0
+    assert integrated == pytest.approx(-16.0, abs=0.5)
 
 
 def test_files_are_mono_44k_cbr_96k(episode: Episode) -> None:
@@ -321,7 +504,7 @@ def test_failure_midway_leaves_no_new_file_and_keeps_the_old(
 
     def failing_read(segment: Segment, rate: int) -> np.ndarray:
         reads.append(segment.line.index)
-        # The second pass: the first chapter file is done, the episode half written.
+        # Midway through the encode, after the measuring pass read every line once.
         if len(reads) == len(specs) + 3:
             raise RenderError("the disk went away")
         return real_read(segment, rate)
@@ -400,3 +583,46 @@ def test_loudness_meter_agrees_with_pyloudnorm() -> None:
             meter.feed(piece)
         reference = pyloudnorm.Meter(rate, filter_class="DeMan").integrated_loudness(samples)
         assert meter.integrated() == pytest.approx(reference, abs=0.05)
+
+
+def test_a_peak_overshoot_known_beforehand_lowers_the_ceiling_without_a_second_encode(
+    episode: Episode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Say the encoder had pushed these lines' peaks 2 dB over the limiter's ceiling.
+    store = MemoryStore()
+    for key, record in episode.store.kept.items():
+        store.kept[key] = {**record, "codec": {**record["codec"], "overshoot": 2.0}}
+    checks = Checks(monkeypatch)
+    steps: list[str] = []
+    assemble(
+        episode.segments,
+        CHAPTERS,
+        PAUSES,
+        tmp_path / "episode.mp3",
+        measurements=store,
+        progress=lambda step, done, total: steps.append(step),
+    )
+    assert "encoding again" not in steps and (checks.whole, checks.regions) == (0, 0)
+    _, peak = ebur128(tmp_path / "episode.mp3")
+    # The limiter held the peaks 2.3 dB under the target instead of 1.
+    assert peak <= -2.8
+
+
+def test_an_encode_that_misses_the_loudness_is_done_again_at_the_measured_loss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A wrong guess of what the encoder takes off: the first encode comes out 1.2 LU quiet.
+    monkeypatch.setattr(encode_module, "CODEC_LOUDNESS_LOSS", -0.8)
+    segments = make_segments(tmp_path, EPISODE[:3])
+    steps: list[str] = []
+    assemble(
+        segments,
+        [],
+        PAUSES,
+        tmp_path / "episode.mp3",
+        progress=lambda step, done, total: steps.append(step),
+    )
+    assert "encoding again" in steps
+    integrated, peak = ebur128(tmp_path / "episode.mp3")
+    assert integrated == pytest.approx(-16.0, abs=0.3)
+    assert peak <= -1.0

@@ -235,3 +235,57 @@ def test_malformed_speech_is_refused(tmp_path: Path) -> None:
     with pytest.raises(EngineError, match="16-bit"):
         Cache(tmp_path).put("ab" * 32, Speech(b"\x00\x00\x00", 8000, ()))
     assert not list(tmp_path.rglob("*.json"))
+
+
+def test_measurements_are_kept_with_the_entry(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    key = cache_key("tone/1", VOICES[2], "你好")
+    assert cache.measurements(key) is None
+    cache.keep_measurements(key, {"version": 1, "gain": 2.5})  # no entry yet: nothing kept
+    assert cache.measurements(key) is None
+    entry = cache.put(key, speech())
+    cache.keep_measurements(key, {"version": 1, "gain": 2.5})
+    assert cache.measurements(key) == {"version": 1, "gain": 2.5}
+    # The entry itself is untouched, and still a hit.
+    assert cache.get(key) == entry
+    assert json.loads(cache.paths(key)[1].read_text(encoding="utf-8"))["frames"] == entry.frames
+
+
+def test_measurements_go_when_the_entry_is_written_anew(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    key = cache_key("tone/1", VOICES[2], "你好")
+    cache.put(key, speech())
+    cache.keep_measurements(key, {"gain": 1.0})
+    wav, _ = cache.paths(key)
+    wav.write_bytes(wav.read_bytes()[:-2])  # damaged: the next put replaces the entry
+    cache.put(key, speech(pitch=60))
+    assert cache.measurements(key) is None
+
+
+def test_measurements_of_another_key_are_not_handed_out(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    key = cache_key("tone/1", VOICES[2], "你好")
+    cache.put(key, speech())
+    cache.keep_measurements(key, {"gain": 1.0})
+    other = cache_key("tone/1", VOICES[2], "再见")
+    wav, sidecar = cache.paths(other)
+    sidecar.parent.mkdir(parents=True, exist_ok=True)
+    sidecar.write_bytes(cache.paths(key)[1].read_bytes())  # a sidecar copied under a wrong name
+    assert cache.measurements(other) is None
+
+
+def test_measurements_that_cannot_be_written_are_only_logged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = Cache(tmp_path)
+    key = cache_key("tone/1", VOICES[2], "你好")
+    cache.put(key, speech())
+
+    def full_disk(path: Path, write: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("interview_audio.cache._write_durably", full_disk)
+    cache.keep_measurements(key, {"gain": 1.0})
+    assert cache.measurements(key) is None
+    assert "measures that line again" in caplog.text
+    assert cache.get(key) is not None

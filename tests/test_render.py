@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 from typer.testing import CliRunner
 
+from interview_audio.cache import Cache
 from interview_audio.cli import app
 from interview_audio.errors import InputError
 from interview_audio.ffmpeg import ffmpeg_exe, measure_loudness
@@ -40,6 +42,7 @@ class Recorder:
         self.stop_after = stop_after
         self.lines = 0
         self.stages: list[str] = []
+        self.steps: list[tuple[str, float, float]] = []
         self.plan: SynthesisPlan | None = None
 
     def started(self, engine: str, cast: Sequence[str], plan: SynthesisPlan) -> None:
@@ -52,6 +55,9 @@ class Recorder:
 
     def stage(self, name: str) -> None:
         self.stages.append(name)
+
+    def assembling(self, step: str, done: float, total: float) -> None:
+        self.steps.append((step, done, total))
 
 
 def _options(tmp: Path, **changes: object) -> RenderOptions:
@@ -146,10 +152,28 @@ def test_chapter_files_add_up_to_the_episode(rendered: tuple[RenderReport, Path]
     assert str(second["TALB"]).startswith("对话独立游戏开发者")
 
 
+def test_tagged_chapter_files_play_the_episode_s_own_samples(
+    rendered: tuple[RenderReport, Path],
+) -> None:
+    report, _ = rendered
+    whole = _decode(report.folder / "episode.mp3")
+    position = 0
+    for number, (span, path) in enumerate(
+        zip(report.chapters, sorted((report.folder / "chapters").glob("*.mp3")), strict=True), 1
+    ):
+        assert span.file == path
+        alone = _decode(path)
+        assert len(alone) == round(span.end * 44100) - round(span.start * 44100)
+        np.testing.assert_array_equal(alone, whole[position : position + len(alone)])
+        position += len(alone)
+        assert str(ID3(path)["TRCK"]) == f"{number}/{len(report.chapters)}"
+    assert position == len(whole)
+
+
 def test_loudness_and_true_peak(rendered: tuple[RenderReport, Path]) -> None:
     report, _ = rendered
     measured = measure_loudness(report.folder / "episode.mp3")
-    assert abs(measured.integrated - -16.0) <= 1.0
+    assert abs(measured.integrated - -16.0) <= 0.5
     assert measured.true_peak <= -1.0
 
 
@@ -202,6 +226,31 @@ def test_second_run_synthesizes_nothing(rendered: tuple[RenderReport, Path]) -> 
     again = render(SAMPLE, _options(tmp), recorder)
     assert again.plan.cached == again.plan.lines == 19
     assert again.plan.new == 0
+
+
+def test_a_warm_render_measures_nothing_and_meets_the_targets(
+    rendered: tuple[RenderReport, Path],
+) -> None:
+    first, tmp = rendered
+    cache = Cache(tmp / "cache")
+    sidecars = list((tmp / "cache").glob("*/*.json"))
+    assert sidecars and all(cache.measurements(p.stem) for p in sidecars)
+    episodes = []
+    for name in ("again", "and-again"):
+        recorder = Recorder()
+        again = render(SAMPLE, _options(tmp, output=tmp / name), recorder)
+        steps = [step for step, _, _ in recorder.steps]
+        assert "measuring" not in steps and "encoding" in steps
+        # A bar over audio minutes: it starts at 0 and ends at the episode's length.
+        encoding = [(done, total) for step, done, total in recorder.steps if step == "encoding"]
+        assert encoding[0][0] == 0.0 and encoding[-1][0] == encoding[-1][1]
+        assert encoding[-1][1] == pytest.approx(again.duration)
+        assert [c.start for c in again.chapters] == [c.start for c in first.chapters]
+        measured = measure_loudness(again.folder / "episode.mp3")
+        assert abs(measured.integrated - -16.0) <= 0.5
+        assert measured.true_peak <= -1.0
+        episodes.append(_decode(again.folder / "episode.mp3"))
+    np.testing.assert_array_equal(*episodes)
 
 
 def test_interrupted_render_resumes(tmp_path: Path) -> None:
@@ -309,3 +358,31 @@ def test_cli_render_dry_run_and_inspect(
     )
     assert result.exit_code == 2 and "--strict stops before synthesis" in result.output
     assert "Traceback" not in result.output
+
+
+def test_cli_progress_moves_over_audio_minutes_and_q_keeps_it_quiet(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from interview_audio.cli import _Progress
+
+    plan = SynthesisPlan(lines=2, characters=20, cached=2, new=0)
+    with _Progress(quiet=False) as progress:
+        progress.started("espeak", ["a voice"], plan)
+        progress.stage("assembling")
+        progress.assembling("encoding", 0.0, 600.0)
+        progress.assembling("encoding", 150.0, 600.0)
+        (task,) = progress.bar.tasks
+        assert (task.description, task.completed, task.total) == ("Encoding", 150.0, 600.0)
+        assert task.fields["amount"] == "2.5/10.0 min"
+        progress.assembling("encoding again", 30.0, 600.0)
+        assert (task.description, task.completed) == ("Encoding again", 30.0)
+    capfd.readouterr()
+    # -q: the whole render prints nothing at all, progress included.
+    result = subprocess.run(
+        [sys.executable, "-m", "interview_audio", "render", str(SAMPLE), "--engine", "espeak"]
+        + ["-o", str(tmp_path), "--cache-dir", str(tmp_path / "c"), "-q"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert (result.stdout, result.stderr) == ("", "")

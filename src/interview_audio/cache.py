@@ -4,6 +4,10 @@ Re-rendering after an edit re-synthesizes only the lines that changed, and an in
 render resumes where it stopped. The sidecar is the commit marker: it is written last and
 atomically, and it records the WAV's exact size and format, so a killed render or a second
 render sharing the directory never leaves anything that reads as a hit but is not whole.
+
+The sidecar also keeps what the assembly measured from the WAV (trim points, loudness, the
+limiter's gain), so a re-render does not analyse unchanged audio again. Those measurements
+live and die with the sidecar: an entry written anew starts without them.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import logging
 import os
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -152,6 +156,40 @@ class Cache:
             ) from exc
         return entry
 
+    def measurements(self, key: str) -> dict[str, Any] | None:
+        """What `keep_measurements` stored with the entry for `key`, or None."""
+        _, sidecar = self.paths(key)
+        try:
+            document: Any = json.loads(sidecar.read_bytes().decode("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            return None
+        found = document.get("measurements") if document.get("key") == key else None
+        return found if isinstance(found, dict) else None
+
+    def keep_measurements(self, key: str, data: Mapping[str, Any]) -> None:
+        """Store `data` (a JSON object measured from the entry's audio) with the entry.
+
+        Nothing is stored when the entry is gone. A failure to write only costs the next
+        render the measuring, so it is logged, not raised.
+        """
+        wav, sidecar = self.paths(key)
+        try:
+            with _shard_lock(wav.parent):
+                entry = self.get(key)
+                if entry is None:
+                    return
+                document = _sidecar_bytes(entry, data)
+                _write_durably(sidecar, lambda out: out.write(document))
+        except OSError as exc:
+            log.warning(
+                "Could not keep measurements in the cache at %s (%s); the next render measures "
+                "that line again",
+                self.root,
+                exc,
+            )
+
     def prune_temp(self, max_age: float = TEMP_MAX_AGE) -> int:
         """Remove temp files older than `max_age` seconds that killed writers left behind."""
         if not self.root.is_dir():
@@ -248,8 +286,8 @@ def _wav_matches(wav: Path, entry: CachedAudio) -> bool:
     return header == _wav_header(entry.sample_rate, entry.frames)
 
 
-def _sidecar_bytes(entry: CachedAudio) -> bytes:
-    document = {
+def _sidecar_bytes(entry: CachedAudio, measurements: Mapping[str, Any] | None = None) -> bytes:
+    document: dict[str, Any] = {
         "format": FORMAT,
         "key": entry.key,
         "sample_rate": entry.sample_rate,
@@ -257,6 +295,8 @@ def _sidecar_bytes(entry: CachedAudio) -> bytes:
         "duration": entry.duration,
         "sentences": [{"text": s.text, "start": s.start, "end": s.end} for s in entry.sentences],
     }
+    if measurements is not None:
+        document["measurements"] = dict(measurements)
     return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
 
 

@@ -417,13 +417,13 @@ def main() -> None:
 
 
 class _Progress:
-    """A rich progress bar over synthesized lines, with elapsed time and ETA (stderr)."""
+    """A rich progress bar on stderr, with elapsed time and ETA: over the lines while they are
+    synthesized, then over the minutes of audio in each pass of the assembly."""
 
     def __init__(self, quiet: bool) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
-            MofNCompleteColumn,
             Progress,
             TextColumn,
             TimeElapsedColumn,
@@ -435,7 +435,7 @@ class _Progress:
         self.bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
+            TextColumn("{task.fields[amount]}"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=self.console,
@@ -443,6 +443,8 @@ class _Progress:
             disable=quiet,
         )
         self.task: TaskID | None = None
+        self.lines = 0
+        self.step = ""
 
     def __enter__(self) -> _Progress:
         self.bar.__enter__()
@@ -460,11 +462,23 @@ class _Progress:
             f"{plan.lines} lines, {plan.characters} characters: "
             f"{plan.cached} from the cache, {plan.new} to synthesize"
         )
-        self.task = self.bar.add_task("Synthesizing", total=plan.lines)
+        self.lines = plan.lines
+        self.task = self.bar.add_task("Synthesizing", total=plan.lines, amount=f"0/{plan.lines}")
 
     def line_done(self, segment: Segment) -> None:
         if self.task is not None:
             self.bar.advance(self.task)
+            done = int(self.bar.tasks[self.task].completed)
+            self.bar.update(self.task, amount=f"{done}/{self.lines}")
+
+    def assembling(self, step: str, done: float, total: float) -> None:
+        if self.task is None:
+            return
+        amount = f"{done / 60:.1f}/{total / 60:.1f} min"
+        if step != self.step:
+            self.step = step
+            self.bar.reset(self.task, total=total, description=step.capitalize(), amount=amount)
+        self.bar.update(self.task, completed=done, amount=amount)
 
     def stage(self, name: str) -> None:
         if self.task is not None:

@@ -83,22 +83,26 @@ class Loudness:
 
 
 def measure_loudness(path: Path) -> Loudness:
-    """Integrated loudness (LUFS), true peak (dBTP) and loudness range (LU) of a media file.
-
-    `framelog=quiet` keeps ffmpeg from logging every 100 ms, which for a long episode would be
-    megabytes of text held in memory.
-    """
+    """Integrated loudness (LUFS), true peak (dBTP) and loudness range (LU) of a media file."""
     report = run(
-        ["-nostats", "-i", str(path), "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
-        what=f"measure the loudness of {path}",
+        ["-nostats", "-i", str(path), *_METER_ARGS], what=f"measure the loudness of {path}"
     )
+    return _loudness(report, str(path))
+
+
+# `framelog=quiet` keeps ffmpeg from logging every 100 ms, which for a long episode would be
+# megabytes of text held in memory.
+_METER_ARGS = ("-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-")
+
+
+def _loudness(report: str, source: str) -> Loudness:
     summary = report[report.rfind("Summary:") :]
     values: dict[str, float] = {}
     for key in ("I", "LRA", "Peak"):
         match = re.search(rf"^\s*{key}:\s+(-?inf|-?\d+(?:\.\d+)?)", summary, re.MULTILINE)
         if match is None:
             raise RenderError(
-                f"ffmpeg's loudness report for {path} has no {key!r} value; is it an audio file?"
+                f"ffmpeg's loudness report for {source} has no {key!r} value; is it audio?"
             )
         values[key] = float(match.group(1))
     return Loudness(values["I"], values["Peak"], values["LRA"])
@@ -110,56 +114,89 @@ class Mp3Encoder:
     ffmpeg does the resampling (to `output_rate`) and libmp3lame the encoding, so the caller
     only ever holds the piece it is writing. The MP3 gets a Xing/LAME "Info" header (the
     encoder delay and padding, which decoders use to trim) and no tags: tags.py writes those.
+
+    With `measure`, the encoded stream also goes, as it is written, through a pipe to a second
+    ffmpeg that decodes it and measures its loudness and true peak (EBU R128), so the check of
+    the result costs no time of its own on a machine with a core to spare; `finish` returns
+    the measurement.
     """
 
     def __init__(
-        self, path: Path, *, input_rate: int, output_rate: int, bitrate: str, what: str
+        self,
+        path: Path,
+        *,
+        input_rate: int,
+        output_rate: int,
+        bitrate: str,
+        what: str,
+        measure: bool = False,
     ) -> None:
         self.path = path
         self.what = what
-        # ffmpeg's messages go to a file, not a pipe nobody drains while we write its input.
+        # ffmpeg's messages go to files, not pipes nobody drains while we write its input.
         self._log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed in finish/abort)
+        self._meter_log: IO[bytes] | None = None
+        self._meter: subprocess.Popen[bytes] | None = None
+        mp3 = "id3v2_version=0:write_id3v1=0"
+        if measure:
+            # The tee muxer writes the file (with its Info frame) and a copy of the stream to
+            # stdout. ffmpeg runs in the file's folder so the tee sees only the plain name.
+            output = [
+                "-map",
+                "0:a",
+                "-f",
+                "tee",
+                f"[f=mp3:{mp3}:write_xing=1]file:{_tee_escape(path.name)}"
+                f"|[f=mp3:{mp3}:write_xing=0]pipe:1",
+            ]
+        else:
+            output = [
+                *("-id3v2_version", "0", "-write_id3v1", "0", "-write_xing", "1"),
+                *("-f", "mp3", str(path)),
+            ]
         command = [
             ffmpeg_exe(),
             "-hide_banner",
             "-loglevel",
             "error",
-            "-f",
-            "f32le",
-            "-ar",
-            str(input_rate),
-            "-ac",
-            "1",
-            "-i",
-            "pipe:0",
-            "-af",
-            f"aresample={output_rate}",
-            "-ac",
-            "1",
-            "-c:a",
-            "libmp3lame",
-            "-b:a",
-            bitrate,
-            "-id3v2_version",
-            "0",
-            "-write_id3v1",
-            "0",
-            "-write_xing",
-            "1",
-            "-map_metadata",
-            "-1",
-            "-f",
-            "mp3",
-            "-y",
-            str(path),
+            *("-f", "f32le", "-ar", str(input_rate), "-ac", "1", "-i", "pipe:0"),
+            *("-af", f"aresample={output_rate}", "-ac", "1"),
+            *("-c:a", "libmp3lame", "-b:a", bitrate, "-map_metadata", "-1", "-y"),
+            *output,
         ]
         try:
             self._process = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE if measure else subprocess.DEVNULL,
+                stderr=self._log,
+                cwd=path.parent if measure else None,
             )
         except OSError as exc:
             self._log.close()
             raise RenderError(f"Cannot start ffmpeg to {what} ({exc}); {INSTALL_HINT}.") from exc
+        if measure:
+            self._start_meter()
+
+    def _start_meter(self) -> None:
+        stream = self._process.stdout
+        assert stream is not None
+        self._meter_log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in finish/abort)
+        try:
+            self._meter = subprocess.Popen(
+                [ffmpeg_exe(), "-hide_banner", "-nostats", "-f", "mp3", "-i", "pipe:0"]
+                + list(_METER_ARGS),
+                stdin=stream,
+                stdout=subprocess.DEVNULL,
+                stderr=self._meter_log,
+            )
+        except OSError as exc:
+            self.abort()
+            raise RenderError(
+                f"Cannot start ffmpeg to {self.what} ({exc}); {INSTALL_HINT}."
+            ) from exc
+        finally:
+            stream.close()  # the meter holds the pipe now; ours would keep it open
 
     def write(self, pcm: bytes | memoryview) -> None:
         """Feed little-endian float32 samples; blocks while ffmpeg catches up."""
@@ -173,8 +210,11 @@ class Mp3Encoder:
                 f"ffmpeg stopped while encoding to {self.what}: {self._errors()}"
             ) from exc
 
-    def finish(self) -> None:
-        """Close the input and wait for the file to be complete; RenderError if ffmpeg failed."""
+    def finish(self) -> Loudness | None:
+        """Close the input and wait for the file to be complete; RenderError if ffmpeg failed.
+
+        Returns the measurement of the encoded stream when one was asked for.
+        """
         stdin = self._process.stdin
         assert stdin is not None
         try:
@@ -185,24 +225,50 @@ class Mp3Encoder:
         try:
             if code != 0:
                 raise RenderError(f"ffmpeg failed to {self.what} (exit {code}): {self._errors()}")
+            return self._measured()
         finally:
-            self._log.close()
+            self._close()
+
+    def _measured(self) -> Loudness | None:
+        if self._meter is None or self._meter_log is None:
+            return None
+        code = self._meter.wait()
+        self._meter_log.seek(0)
+        report = self._meter_log.read().decode("utf-8", "replace")
+        if code != 0:
+            raise RenderError(
+                f"ffmpeg could not measure the loudness of {self.path}: {_last_lines(report)}"
+            )
+        return _loudness(report, str(self.path))
 
     def abort(self) -> None:
-        """Stop the process after a failure elsewhere; the partial output is the caller's."""
-        if self._process.poll() is None:
-            self._process.kill()
+        """Stop the processes after a failure elsewhere; the partial output is the caller's."""
+        for process in (self._process, self._meter):
+            if process is not None and process.poll() is None:
+                process.kill()
         if self._process.stdin is not None:
             try:
                 self._process.stdin.close()
             except (BrokenPipeError, OSError):
                 log.debug("ffmpeg input already closed while aborting %s", self.what)
         self._process.wait()
+        if self._meter is not None:
+            self._meter.wait()
+        self._close()
+
+    def _close(self) -> None:
         self._log.close()
+        if self._meter_log is not None:
+            self._meter_log.close()
 
     def _errors(self) -> str:
         self._log.seek(0)
         return _last_lines(self._log.read().decode("utf-8", "replace"))
+
+
+def _tee_escape(name: str) -> str:
+    """A file name as one output of ffmpeg's tee muxer: its separators and quotes escaped."""
+    return re.sub(r"([\\|\[\]'])", r"\\\1", name)
 
 
 def _last_lines(stderr: str, count: int = 3) -> str:

@@ -388,6 +388,9 @@ class Reporter(Protocol):
 
     def stage(self, name: str) -> None: ...
 
+    def assembling(self, step: str, done: float, total: float) -> None:
+        """A pass of the assembly: `done` of `total` seconds of audio ("measuring", ...)."""
+
 
 class _Silent:
     def started(self, engine: str, cast: Sequence[str], plan: SynthesisPlan) -> None:
@@ -397,6 +400,9 @@ class _Silent:
         return None
 
     def stage(self, name: str) -> None:
+        return None
+
+    def assembling(self, step: str, done: float, total: float) -> None:
         return None
 
 
@@ -461,6 +467,8 @@ def render(
         episode,
         options=AssembleOptions(lufs=options.lufs, bitrate=options.bitrate),
         chapter_dir=folder / "chapters" if options.split else None,
+        measurements=cache,
+        progress=reporter.assembling,
     )
     reporter.stage("tagging")
     base = episode_tags(script, cover.path)

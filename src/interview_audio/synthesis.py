@@ -43,13 +43,17 @@ class Line:
 
 @dataclass(frozen=True)
 class Segment:
-    """A synthesized line: a cached WAV file (mono 16-bit) and its sentence timings."""
+    """A synthesized line: a cached WAV file (mono 16-bit) and its sentence timings.
+
+    `key` is the line's cache key (empty for audio that is not a cache entry).
+    """
 
     line: Line
     path: Path
     duration: float
     sentences: tuple[SentenceTiming, ...]
     cached: bool
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,9 @@ def synthesize(
 
     def complete(key: str, audio: CachedAudio, cached: bool) -> None:
         for index in groups[key]:
-            segment = Segment(lines[index], audio.path, audio.duration, audio.sentences, cached)
+            segment = Segment(
+                lines[index], audio.path, audio.duration, audio.sentences, cached, key
+            )
             segments[index] = segment
             if progress is not None:
                 progress(segment)
