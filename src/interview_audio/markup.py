@@ -133,11 +133,8 @@ def clean_text(text: str) -> str:
         text = _QUERY.sub("", text)
     if "](" in text or "![" in text:  # what is left of malformed images and links
         text = _BROKEN_LINK.sub(r"\1", _BROKEN_IMAGE.sub("", text)).replace("![", "")
-    if "{{" in text or "}}" in text or "{%" in text:
-        text = _TEMPLATE.sub("", text).replace("{{", "").replace("}}", "")
-    text = _EMPHASIS.sub("", text)
-    if "<" in text:  # after emphasis: `<**/details>` is a tag once the stars are gone
-        text = _TAG.sub("", text)
+    # After emphasis: stars inside a tag or a shortcode (`<**/details>`, `{**{< x >}}`) hid it.
+    text = _strip_templates_and_tags(_EMPHASIS.sub("", text))
     if "---" in text:
         text = _DASHES.sub("——", text)  # Cubox writes a Chinese dash as a run of hyphens
     if "_" in text:
@@ -146,6 +143,15 @@ def clean_text(text: str) -> str:
     text = _SPACES.sub(" ", text).strip()
     text = _WHITESPACE.sub(_drop_space_near_cjk, text)
     return text.strip()
+
+
+def _strip_templates_and_tags(text: str) -> str:
+    if "{{" in text or "}}" in text or "{%" in text:
+        text = _SHORTCODE.sub("", text)
+        text = _TEMPLATE.sub("", text).replace("{{", "").replace("}}", "")
+    if "<" in text:
+        text = _TAG.sub("", text)
+    return text
 
 
 def only_links(text: str) -> bool:
