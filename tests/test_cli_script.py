@@ -27,8 +27,10 @@ runner = CliRunner()
 def test_script_prints_speakers_topics_and_turns() -> None:
     result = runner.invoke(app, ["script", str(SAMPLE)])
     assert result.exit_code == 0, result.output
-    assert "主持人林晓 [host]: 7 turns" in result.output
-    assert "周一鸣 [guest]: 3 turns" in result.output
+    assert "主持人林晓 [host, gender unknown]: 7 turns" in result.output
+    assert "周一鸣 [guest, male]: 3 turns" in result.output
+    assert "role:   the label says so (主持人); asks in 5 of 7 turns" in result.output
+    assert "gender: name: 鸣 in 周一鸣: a man's given-name character" in result.output
     assert "Turns:    14" in result.output
     assert "2. 小团队的分工与工具" in result.output
     assert " 13 主持人林晓: 非常感谢两位的分享" in result.output
@@ -39,7 +41,15 @@ def test_script_json_shape() -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["title"].startswith("对话独立游戏开发者")
-    assert data["speakers"][1] == {"name": "陈默", "role": "guest", "aliases": [], "turns": 4}
+    assert data["speakers"][1] == {
+        "name": "陈默",
+        "role": "guest",
+        "gender": None,
+        "aliases": [],
+        "turns": 4,
+        "role_evidence": ["answers", "asks in 0 of 4 turns; median turn 63 characters"],
+        "gender_evidence": ["nothing in the text or the name says"],
+    }
     assert data["topics"][2]["title"] == "发行、定价与销量"
     assert [t["index"] for t in data["turns"]] == list(range(14))
     assert data["turns"][1]["speaker"] == "陈默"

@@ -205,10 +205,17 @@ def _print_script(script: Script) -> None:
     typer.echo("Speakers:")
     for speaker in script.speakers:
         aliases = f" (also {', '.join(speaker.aliases)})" if speaker.aliases else ""
+        gender = speaker.gender.value if speaker.gender else "gender unknown"
         typer.echo(
-            f"  {speaker.name} [{speaker.role.value}]: "
+            f"  {speaker.name} [{speaker.role.value}, {gender}]: "
             f"{_turns(script.turn_count(speaker.name))}{aliases}"
         )
+        for what, evidence in (
+            ("role", speaker.role_evidence),
+            ("gender", speaker.gender_evidence),
+        ):
+            if evidence:
+                typer.echo(f"      {what + ':':<8}{'; '.join(evidence)}")
     if script.topics:
         typer.echo("Topics:")
         for number, topic in enumerate(script.topics, 1):

@@ -1,10 +1,10 @@
-"""Speaker labels: which lines start a turn, who speaks, and who asks.
+"""Speaker labels: which lines start a turn and who speaks.
 
 Two passes: every line that *could* be a label is collected first (`candidate`), then only
 names that behave like speakers are accepted (`confirm_speakers`): they recur, look like names,
-are not headings, credits, captions, bylines or title fragments. Roles come from explicit hints
-(主持人, 记者, 问, Q), from the house style of Chinese media interviews (the publication's
-questions set wholly in bold: `**《晚点》：…？**`), and otherwise from who asks most.
+are not headings, credits, captions, bylines or title fragments. A label's role words (问, Q,
+`王芳（主持人）`) and its style (a whole bold question) are kept for `speakers`, which decides
+who hosts and who answers.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from interview_audio.markup import clean_text, strip_invisible
-from interview_audio.script import Role, name_key
+from interview_audio.script import name_key
 
 LABEL_STYLES = (
     "**名字：**正文",
@@ -50,16 +50,12 @@ _VERB_END = re.compile(
 )
 _PAREN = re.compile(r"[（(]([^）)]*)[）)]")
 _BRACKETS = re.compile(r"^[《「『【“\"](?P<inner>[^《》「」『』【】“”\"]{1,20})[》」』】”\"]$")
-_HOST_HINT = re.compile(
-    r"主持|记者|采访|提问|编辑部|Host|Interviewer|Moderator|^问$|^Q$", re.IGNORECASE
-)
-_GUEST_HINT = re.compile(r"嘉宾|受访|^答$|^A$|Guest", re.IGNORECASE)
 QA_NAMES = {"问": "主持人", "Q": "主持人", "答": "嘉宾", "A": "嘉宾"}
 
 # The most common Chinese surnames (together well over 85 % of people) and the compound ones:
 # a one-off plain `名字：` inside the dialogue is a speaker only when it reads as a person's name,
 # so `举个例子：` or `简单来说：` never start a turn.
-_SURNAMES = set(
+SURNAMES = frozenset(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
     "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝"
     "龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞"
@@ -67,7 +63,7 @@ _SURNAMES = set(
     "屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧"
     "闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
 )
-_COMPOUND_SURNAMES = (
+COMPOUND_SURNAMES = (
     "欧阳",
     "司马",
     "诸葛",
@@ -86,7 +82,7 @@ def looks_like_person(name: str) -> bool:
     """A Chinese name (a surname and one or two characters), a transliterated name with a
     middle dot (山姆·奥特曼), or one to three capitalised Latin words (Jensen Huang)."""
     if re.fullmatch(r"[\u3400-\u9fff]{2,4}", name):
-        return name[0] in _SURNAMES or name.startswith(_COMPOUND_SURNAMES)
+        return name[0] in SURNAMES or name.startswith(COMPOUND_SURNAMES)
     if re.fullmatch(r"[\u3400-\u9fff]+[·・•][\u3400-\u9fff·・•]+", name):
         return True
     return bool(_LATIN_NAME.fullmatch(name))
@@ -234,39 +230,3 @@ def single_alone_labels(labels: list[Label]) -> set[int]:
     return {
         label.line for label in labels if label.style == "alone" and alone[name_key(label.name)] < 2
     }
-
-
-def assign_roles(
-    order: list[str],
-    hints: dict[str, str],
-    turns: list[tuple[str, list[str]]],
-    whole_bold: dict[str, int],
-) -> dict[str, Role]:
-    """Host by an explicit hint (主持人, 记者, 问, Q); else the speaker whose labels are mostly
-    whole bold questions (the publication asking, `**《晚点》：…？**`); else the speaker who
-    asks most."""
-    roles: dict[str, Role] = {}
-    for name in order:
-        text = f"{name} {hints.get(name, '')}"
-        if _HOST_HINT.search(name) or _HOST_HINT.search(hints.get(name, "")):
-            roles[name] = Role.HOST
-        elif _GUEST_HINT.search(text):
-            roles[name] = Role.GUEST
-    counts = Counter(speaker for speaker, _ in turns)
-    askers = [n for n in order if n not in roles and whole_bold.get(n, 0) * 2 > counts[n] >= 1]
-    if askers and len(askers) < len(order):  # mostly bold questions: the publication asking
-        roles.update({name: Role.HOST for name in askers})
-    if Role.HOST not in roles.values():
-        unassigned = [name for name in order if name not in roles]
-        if unassigned:
-
-            def question_share(name: str) -> float:
-                spoken = [paras for speaker, paras in turns if speaker == name and paras]
-                asked = sum(1 for paras in spoken if re.search(r"[？?]\s*$", paras[-1]))
-                return asked / max(len(spoken), 1)
-
-            host = max(unassigned[:2], key=lambda n: (question_share(n), -order.index(n)))
-            roles[host] = Role.HOST
-    for name in order:
-        roles.setdefault(name, Role.GUEST)
-    return roles

@@ -32,7 +32,6 @@ from interview_audio.labels import (
     LABEL_STYLES,
     QA_NAMES,
     Label,
-    assign_roles,
     bold_alone_text,
     candidate,
     confirm_speakers,
@@ -55,11 +54,11 @@ from interview_audio.script import (
     Heading,
     Meta,
     Script,
-    Speaker,
     Topic,
     Turn,
     load_script,
 )
+from interview_audio.speakers import Clues, identify
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +207,8 @@ def parse(text: str, name: str = "input", keep_translation: bool = False) -> Art
         for index, line in enumerate(lines)
         if index not in page.skip and (label := candidate(index, line))
     ]
-    singles = single_alone_labels(labels) | _list_headings(page, labels) | _whos_who(labels)
+    whos_who = _whos_who(labels)
+    singles = single_alone_labels(labels) | _list_headings(page, labels) | set(whos_who)
     labels = [label for label in labels if label.line not in singles]
     main = [label for label in labels if section is None or label.line < section]
     extra = [label for label in labels if section is not None and label.line >= section]
@@ -237,29 +237,35 @@ def parse(text: str, name: str = "input", keep_translation: bool = False) -> Art
         )
     turns = _voice_translation(turns, walk.translated_from)
     _drop_tail_furniture(page, turns, walk, first_label)
-    order = list(dict.fromkeys(speaker for speaker, _ in turns))
     whole_bold = Counter(
-        speaker_of[label.line]
+        QA_NAMES.get(speaker_of[label.line], speaker_of[label.line])
         for label in main
         if label.style == "whole" and label.line in speaker_of
     )
-    roles = assign_roles(order, walk.hints, turns, dict(whole_bold))
-    aliases: dict[str, list[str]] = {speaker: [] for speaker in order}
+    aliases: dict[str, list[str]] = {QA_NAMES.get(s, s): [] for s, _ in turns}
+    hints = {QA_NAMES.get(s, s): hint for s, hint in walk.hints.items()}
     for variant, target in canonical.items():
-        if variant != target and target in aliases:
-            aliases[target].append(variant)
-    speakers = tuple(
-        Speaker(
-            QA_NAMES.get(n, n),
-            roles[n],
-            tuple(sorted(aliases[n] + ([n] if n in QA_NAMES else []))),
-        )
-        for n in order
+        shown = QA_NAMES.get(target, target)
+        if shown in aliases and variant != shown:
+            aliases[shown].append(variant)
+            if target in QA_NAMES:
+                hints.setdefault(shown, target)
+    clues = Clues(
+        intro="\n".join([meta.title, *_intro_lines(page, first_label, topic_lines)]),
+        account=meta.author,
+        hints=hints,
+        whole_bold=dict(whole_bold),
+        named={part: person for part, person in whos_who.values()},
+        aliases={name: tuple(sorted(found)) for name, found in aliases.items()},
     )
+    speakers = identify([(QA_NAMES.get(s, s), p) for s, p in turns], clues)
+    roles = {speaker.name: speaker.role for speaker in speakers}
     script = Script(
         meta=meta,
         speakers=speakers,
-        turns=tuple(Turn(QA_NAMES.get(s, s), roles[s], tuple(p)) for s, p in turns),
+        turns=tuple(
+            Turn(QA_NAMES.get(s, s), roles[QA_NAMES.get(s, s)], tuple(p)) for s, p in turns
+        ),
         topics=topics,
         headings=tuple(walk.headings),
     )
@@ -272,10 +278,11 @@ def parse(text: str, name: str = "input", keep_translation: bool = False) -> Art
     return Article(script, tuple(narrated), _left_out(page))
 
 
-def _whos_who(labels: list[Label]) -> set[int]:
-    """`A：Geoffrey Hinton` above a Q/A interview says who answers; it is not a turn."""
+def _whos_who(labels: list[Label]) -> dict[int, tuple[str, str]]:
+    """`A：Geoffrey Hinton` above a Q/A interview says who answers; it is not a turn. By line:
+    the part (主持人, 嘉宾) and the person."""
     return {
-        label.line
+        label.line: (QA_NAMES[label.name], clean_text(label.rest))
         for label in labels
         if label.name in QA_NAMES
         and label.rest
@@ -283,6 +290,20 @@ def _whos_who(labels: list[Label]) -> set[int]:
         and not re.search(r"[，。？！,.?!；;]", clean_text(label.rest))
         and normalize_name(label.rest) is not None
     }
+
+
+def _intro_lines(page: _Page, first_label: int, topic_lines: list[int]) -> list[str]:
+    """The text before the dialogue that an editor wrote (introduction, summary, who's who),
+    without account cards, furniture or hidden HTML: where an article says who people are."""
+    topics = set(topic_lines)
+    return [
+        re.sub(r"^\s*#+\s*", "", page.cleaned[index])
+        for index in range(first_label)
+        if page.content(index)
+        and page.cleaned[index]
+        and (index in topics or page.fate[index] in ("", INTRO))
+        and not furniture_kind(page.lines[index], page.cleaned[index])
+    ]
 
 
 def _list_headings(page: _Page, labels: list[Label]) -> set[int]:

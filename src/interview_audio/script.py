@@ -24,6 +24,14 @@ class Role(enum.StrEnum):
     NARRATOR = "narrator"
 
 
+class Gender(enum.StrEnum):
+    """Whom a speaker or a voice sounds like, so casting can give each speaker a voice that
+    fits. Unknown is None, never a guess."""
+
+    MALE = "male"
+    FEMALE = "female"
+
+
 @dataclass(frozen=True)
 class Meta:
     """What the article says about itself."""
@@ -71,9 +79,16 @@ def name_key(name: str) -> str:
 
 @dataclass(frozen=True)
 class Speaker:
+    """A speaker, their part and gender (None: nothing says), and the evidence for both as
+    short phrases a person can check (`speakers.identify` finds them). The evidence explains;
+    it does not make two scripts different."""
+
     name: str
     role: Role
     aliases: tuple[str, ...] = ()
+    gender: Gender | None = None
+    role_evidence: tuple[str, ...] = field(default=(), compare=False)
+    gender_evidence: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -131,8 +146,11 @@ def to_dict(script: Script) -> dict[str, object]:
             {
                 "name": s.name,
                 "role": s.role.value,
+                "gender": s.gender.value if s.gender else None,
                 "aliases": list(s.aliases),
                 "turns": script.turn_count(s.name),
+                "role_evidence": list(s.role_evidence),
+                "gender_evidence": list(s.gender_evidence),
             }
             for s in script.speakers
         ],
@@ -169,7 +187,8 @@ def dump_yaml(script: Script) -> str:
     speakers = data["speakers"]
     assert isinstance(speakers, list)
     for speaker in speakers:
-        speaker.pop("turns")
+        for key in ("turns", "role_evidence", "gender_evidence"):
+            speaker.pop(key)
     data["turns"] = [
         {
             "speaker": t.speaker,
@@ -203,17 +222,27 @@ def script_from_yaml(root: yamlfile.Node) -> Script:
     meta = Meta(title=title, **meta_values)
     speakers: list[Speaker] = []
     for node in fields["speakers"].elements(ScriptError) if "speakers" in fields else ():
-        values = dict(node.items(ScriptError, ("name", "role", "aliases")))
+        values = dict(node.items(ScriptError, ("name", "role", "gender", "aliases")))
         if "name" not in values:
             raise node.fail(ScriptError, "a speaker needs a `name:`.")
         name = values["name"].string(ScriptError)
         role = _role(values["role"]) if "role" in values else Role.GUEST
+        gender = _gender(values["gender"]) if "gender" in values else None
         aliases = (
             tuple(a.string(ScriptError) for a in values["aliases"].elements(ScriptError))
             if "aliases" in values
             else ()
         )
-        speakers.append(Speaker(name, role, aliases))
+        speakers.append(
+            Speaker(
+                name,
+                role,
+                aliases,
+                gender,
+                ("set in the script",) if "role" in values else (),
+                ("set in the script",) if gender else (),
+            )
+        )
     roles = {s.name: s.role for s in speakers}
     turns: list[Turn] = []
     for node in fields["turns"].elements(ScriptError):
@@ -264,7 +293,22 @@ def _role(node: yamlfile.Node) -> Role:
     try:
         return Role(value)
     except ValueError:
-        raise node.fail(ScriptError, f"unknown role {value!r}; valid roles: host, guest.") from None
+        raise node.fail(
+            ScriptError, f"unknown role {value!r}; valid roles: host, guest, narrator."
+        ) from None
+
+
+def _gender(node: yamlfile.Node) -> Gender | None:
+    """`gender: male`, `female`, or empty (null) for unknown."""
+    if node.is_null:
+        return None
+    value = node.string(ScriptError).strip()
+    try:
+        return Gender(value.casefold())
+    except ValueError:
+        raise node.fail(
+            ScriptError, f"unknown gender {value!r}; write male, female, or null for unknown."
+        ) from None
 
 
 def _marker(node: yamlfile.Node, turn_count: int) -> tuple[str, int]:

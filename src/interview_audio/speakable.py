@@ -60,6 +60,11 @@ class Warning:
         return f"{where}: {self.kind}: {self.text!r}"
 
 
+def looks_like_account(name: str) -> bool:
+    """A name that is an organisation's (publication, account, app, site), not a person's."""
+    return bool(_ACCOUNT.search(name))
+
+
 def check_script(script: Script) -> tuple[Warning, ...]:
     """Every finding in the script's turns, in turn order, then the speaker findings."""
     found: list[Warning] = []
@@ -74,7 +79,7 @@ def check_script(script: Script) -> tuple[Warning, ...]:
                         found.append(Warning(index, turn.speaker, kind, text))
     for speaker in script.speakers:
         turns = script.turn_count(speaker.name)
-        if 0 < turns <= 2 and _ACCOUNT.search(speaker.name):
+        if 0 < turns <= 2 and looks_like_account(speaker.name):
             found.append(
                 Warning(
                     None,
