@@ -28,7 +28,7 @@ UNSPEAKABLE = re.compile(
 )
 FOOTERS = re.compile(
     r"对此文亦有贡献|题图来源|头图来源|FIN|原创内容|公众号|钛媒体App|本文首发|跳转到|See all posts|"
-    r"Toggle theme|译文作者|版权归|点击关注|在看"
+    r"Toggle theme|译文作者|版权归|点击关注|点击「在看」|点个在看"
 )
 
 
@@ -47,8 +47,13 @@ def test_corpus_file_parses_to_its_expectation(name: str) -> None:
     article = read_source(CORPUS / name)
     script = article.script
     assert script.title == expected["title"]
-    found = [(s.name, s.role.value, script.turn_count(s.name)) for s in script.speakers]
-    assert found == [(s["name"], s["role"], s["turns"]) for s in expected["speakers"]]
+    found = [
+        (s.name, s.role.value, script.turn_count(s.name), s.gender and s.gender.value)
+        for s in script.speakers
+    ]
+    assert found == [(s["name"], s["role"], s["turns"], s["gender"]) for s in expected["speakers"]]
+    for speaker in script.speakers:  # every decision says why
+        assert speaker.role_evidence and speaker.gender_evidence, speaker.name
     kinds = sorted({item.what.split(" (")[0] for item in article.left_out})
     assert kinds == expected["left_out"]
     for index, turn in enumerate(script.turns):

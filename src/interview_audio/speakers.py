@@ -87,7 +87,8 @@ class _Talk:
         return sum(self.lengths)
 
     def describe(self) -> str:
-        return f"asks in {self.asked} of {self.turns} turns; median turn {self.median} characters"
+        turns = f"{self.turns} turn{'s' if self.turns != 1 else ''}"
+        return f"asks in {self.asked} of {turns}; median turn {self.median} characters"
 
 
 _ASKS = re.compile(r"[？?][”」』）)\"'\s]*$")
@@ -212,25 +213,30 @@ def _is_account(name: str, account: str) -> bool:
 # 对话`, `王小川接受了我们的访谈`, `对话月之暗面杨植麟：…`, `蔡崇信访谈：…`, `嘉宾：Chang She`.
 _TALK = r"(?:访谈|对话|专访|采访|问答|谈话|实录|群访|交流)"
 _GUEST_SLOTS = (
-    re.compile(rf"以下(?:为|是)(?P<slot>[^。！？!?\n]{{1,60}}?){_TALK}"),
+    re.compile(rf"以下(?:为|是)(?P<pair>[^。！？!?\n]{{1,60}}?){_TALK}"),
     re.compile(
         r"(?:^|[，,。！？!?\n])(?P<slot>[^，,。！？!?\n]{2,40}?)接受了?[^。！？!?\n]{0,30}?"
         r"(?:采访|专访|访谈|群访)"
     ),
-    re.compile(r"(?:^|\n)\s*(?:独家)?(?:对话|专访)\s*(?P<slot>[^：:｜|，,。！？!?\n]{2,30})"),
+    re.compile(r"(?:^|\n)\s*(?:独家)?(?:对话|专访)\s*(?P<pair>[^：:｜|，,。！？!?\n]{2,30})"),
     re.compile(
-        r"(?:^|\n)\s*(?P<slot>[^：:｜|，,。！？!?\n]{2,30}?)(?:最新)?(?:[\d.]+万字)?"
+        r"(?:^|\n)\s*(?P<pair>[^：:｜|，,。！？!?\n]{2,30}?)(?:最新)?(?:[\d.]+万字)?"
         r"(?:专访|访谈|对话全文|访谈全文|实录)"
     ),
     re.compile(r"(?:本期|今天的?|今日|这期)嘉宾(?:是|为)?[：:\s]*(?P<slot>[^，,。！？!?\n]{2,30})"),
-    re.compile(r"(?:^|\n)\s*嘉宾\s*[：:]\s*(?P<slot>[^\n]{2,40})"),
+    re.compile(r"(?:^|\n)[ \t]*嘉宾[ \t]*[：:][ \t]*(?P<slot>[^\n]{2,40})"),
     re.compile(r"我们(?:请到|邀请)了(?P<slot>[^，,。！？!?\n]{2,30})"),
+    re.compile(r"(?:嘉宾|他们|她们)(?:分别)?(?:是|为|包括)[：:]?(?P<slot>[^。！？!?\n]{2,120})"),
 )
 _HOST_SLOTS = (
-    re.compile(r"(?:^|\n)\s*(?:主持人?|访谈|采访|记者|提问)\s*[：:]\s*(?P<slot>[^\n]{2,40})"),
+    re.compile(
+        r"(?:^|\n)[ \t]*(?:主持人?|访谈|采访|记者|提问)[ \t]*[：:][ \t]*(?P<slot>[^\n]{2,40})"
+    ),
     re.compile(r"主持人\s*(?P<slot>[A-Z][A-Za-z .'-]{1,30}|[\u4e00-\u9fff·]{2,6})"),
+    re.compile(r"由(?P<slot>[^，,。！？!?\n]{2,30}?)(?:主持|提问|采访)"),
 )
-# "X与Y的对话": Y is the guest only when X is the publication itself.
+# A `pair` slot may read "X与Y" (以下是《晚点》与闫俊杰的对话): Y is the guest only when X is
+# the publication itself; "黄仁勋与Shantam Jain的对话" says nothing about who asks.
 _WITH = re.compile(r"^(?P<x>.*)(?:与|和|跟|同)(?P<y>[^与和跟同]+)$")
 _PUBLICATION = re.compile(r"^[《「『【]|^(?:我们|本刊|本台|记者|笔者|作者)")
 
@@ -253,13 +259,12 @@ def _slots(text: str, patterns: tuple[re.Pattern[str], ...], account: str) -> li
     found = []
     for pattern in patterns:
         for match in pattern.finditer(text):
-            slot = match.group("slot").strip()
-            paired = _WITH.match(slot)
+            named = match.groupdict()
+            slot = (named.get("pair") or named.get("slot") or "").strip()
+            paired = _WITH.match(slot) if named.get("pair") else None
             if paired:
                 publisher = paired.group("x").strip()
-                if not (
-                    _PUBLICATION.search(publisher) or _is_account(publisher, account)
-                ) and not publisher.startswith("对"):
+                if not (_PUBLICATION.search(publisher) or _is_account(publisher, account)):
                     continue
                 slot = paired.group("y")
             found.append((slot, _quote(match.group(0).strip(" \n，,。！？!?"))))
@@ -285,6 +290,7 @@ class _Person:
     article says who it is."""
 
     forms: tuple[str, ...]
+    names: tuple[str, ...] = ()  # the full names, whose first given name may tell the gender
     link: str = ""
 
 
@@ -315,7 +321,7 @@ def _person_names(name: str, clues: Clues) -> _Person:
         if len(latin) > 1 and latin[-1].isascii() and len(latin[-1]) >= 4:
             extra.append(latin[-1])
     kept = dict.fromkeys(f.strip() for f in forms + extra if len(name_key(f)) >= 2)
-    return _Person(tuple(kept), link)
+    return _Person(tuple(kept), tuple(f for f in kept if f in forms), link)
 
 
 def _linked(name: str, clues: Clues) -> tuple[str, str]:
@@ -333,7 +339,7 @@ _TITLES = re.compile(
     r".*(?:创始人|联合创始人|负责人|CEO|CTO|总裁|董事长|总经理|主编|主持人|记者|教授|博士|"
     r"科学家|工程师|研究员|合伙人|投资人|作家|导演|总监|经理|主席|院长|校长|老师|嘉宾)",
 )
-_LATIN_NAME = re.compile(r"[A-Z][a-z'’]+(?:[ -][A-Z][A-Za-z'’-]+)*")
+_LATIN_NAME = re.compile(r"(?<![A-Za-z0-9])[A-Z][a-z'’]+(?:[ -][A-Z][A-Za-z'’-]+)*(?![A-Za-z0-9])")
 
 
 def person_in(slot: str) -> str | None:
@@ -423,8 +429,8 @@ def _gender(
         return verdict, evidence
     if tally.notes:
         evidence.append("the text says both")
-    for form in forms:
-        guess = name_gender(form)
+    for full in people[name].names:
+        guess = name_gender(full)
         if guess is not None:
             gender, why = guess
             return gender, [*evidence, f"name: {why}"]
@@ -444,10 +450,11 @@ def _read(text: str, where: str, forms: list[str], others: list[str], tally: _Ta
     for match in mention.finditer(text):
         before, after = text[max(0, match.start() - 12) : match.start()], text[match.end() :]
         said = match.group(0)
-        if _FEMALE_AFTER.match(after):
-            tally.add(Gender.FEMALE, 3, "女士 after the name", _quote(said + after[:4]))
-        elif _MALE_AFTER.match(after):
-            tally.add(Gender.MALE, 3, "先生 after the name", _quote(said + after[:3]))
+        title = _FEMALE_AFTER.match(after) or _MALE_AFTER.match(after)
+        if title:
+            gender = Gender.FEMALE if title.re is _FEMALE_AFTER else Gender.MALE
+            word = title.group(0).strip()
+            tally.add(gender, 3, f"{word} after the name", _quote(said + title.group(0)))
         sex = _SEX_AFTER.match(after)
         if sex:
             gender = Gender.FEMALE if sex.group(1) == "女" else Gender.MALE

@@ -1,0 +1,263 @@
+"""Who the speakers are: roles from behaviour and the introduction, gender from the text and
+the given name, and the evidence for both (speakers.py), on small articles written to the
+shapes real ones take."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from interview_audio.cli import app
+from interview_audio.errors import ScriptError
+from interview_audio.parse import parse_article
+from interview_audio.script import Gender, Role, Script, dump_yaml, load_script
+from interview_audio.speakers import Clues, identify, name_gender, person_in
+
+runner = CliRunner()
+
+PANEL = """# 圆桌：城市更新里的公共空间
+
+2025年春天，我们邀请了三位嘉宾：建筑师刘建国、规划学者王芳和公园设计师陈默。王芳女士长期研究
+社区公园，她的新书刚刚出版。本场对话由主持人林晓主持。
+
+**陈默：** 先说一句，今天的话题我准备了很久。
+
+**主持人：** 欢迎三位。刘老师，旧城改造里最难的是什么？
+
+**刘建国：** 最难的是让原来的居民留下来。拆掉重建很快，但一条街的生活是一代人攒下来的，我们更愿意一栋一栋地修。
+
+**主持人：** 王芳，你研究社区公园，居民最想要什么？
+
+**王芳：** 居民最想要的是树荫和长椅，其次才是设施。我们在十个社区做过调查，结论几乎一样。
+
+**主持人：** 陈默，你怎么看？
+
+**陈默：** 我同意王芳的看法，她说的树荫也是我们设计时最先考虑的。一个公园能不能留住人，要看夏天下午三点有没有地方坐。
+
+**主持人：** 最后一个问题：十年后的城市会更好吗？
+
+**刘建国：** 会更好，但要慢一点。
+"""
+
+
+def test_a_panel_of_four_with_one_woman() -> None:
+    script = parse_article(PANEL)
+    found = {s.name: (s.role, s.gender) for s in script.speakers}
+    assert found == {
+        "陈默": (Role.GUEST, None),  # speaks first, asks nothing; 默 is anyone's name
+        "主持人": (Role.HOST, None),
+        "刘建国": (Role.GUEST, Gender.MALE),
+        "王芳": (Role.GUEST, Gender.FEMALE),
+    }
+    wang = next(s for s in script.speakers if s.name == "王芳")
+    assert any("女士 after the name" in e for e in wang.gender_evidence)
+    assert any("她 after the name" in e for e in wang.gender_evidence)
+    liu = next(s for s in script.speakers if s.name == "刘建国")
+    assert liu.gender_evidence == (
+        "name: 建、国 in 刘建国: men's given-name characters (given-name table)",
+    )
+
+
+ACCOUNT = """# 拒绝三亿美金的人
+
+[mp.weixin.qq.com](https://mp.weixin.qq.com/s/4K5GfM7oP1LnuaqCEzYEOA)曲凯 42章经
+
+**42章经：** 本期内容来自小宇宙播客，欢迎收听。
+
+**曲凯：** 你当年为什么离开字节？
+
+**Albert：** 我一直想做游戏。字节需要的能力和我的能力不一样，那天我还在跟一个高管聊这个问题，我说我不适合去管一个现成的产品。
+
+**曲凯：** 你是不是低估了做游戏的难度？
+
+**Albert：** 我做事从来不看难度。想象力是关键，所有的生产要素都是可以构建的，只有认知是壁垒。
+
+**曲凯：** 后悔吗？
+
+**Albert：** 不后悔，但我应该再待两年。
+
+**42章经：** 点击阅读原文收听完整节目。
+"""
+
+
+def test_an_account_that_speaks_twice_is_the_narrator_not_the_guest() -> None:
+    script = parse_article(ACCOUNT)
+    roles = {s.name: s.role for s in script.speakers}
+    assert roles == {"42章经": Role.NARRATOR, "曲凯": Role.HOST, "Albert": Role.GUEST}
+    account = script.speakers[0]
+    assert "named like an account or publication and asks nothing" in account.role_evidence[0]
+    assert [t.role for t in script.turns][:2] == [Role.NARRATOR, Role.HOST]
+
+
+QA = """# 对话某某：做一家慢公司
+
+作者：李明
+
+三月的一个下午，我们见到了张伟。他刚从工厂回来，手上还有机油。以下为张伟访谈。
+
+问：公司成立几年了？
+
+答：八年。前三年几乎没有收入，我们一直在打磨第一台机器。
+
+问：最难的时候是什么时候？
+
+答：2020年，订单全停了，我们靠给别人代工撑过来。
+"""
+
+
+def test_qa_labels_take_their_roles_and_the_guest_borrows_the_name_the_intro_gives() -> None:
+    script = parse_article(QA)
+    host, guest = script.speakers
+    assert (host.name, host.role, host.gender) == ("主持人", Role.HOST, None)
+    assert (guest.name, guest.role, guest.gender) == ("嘉宾", Role.GUEST, Gender.MALE)
+    assert host.role_evidence[0] == "the label says so (问)"
+    assert guest.gender_evidence[0] == "嘉宾 is 张伟 (“以下为张伟访谈”)"
+    assert "他 after the name in the introduction" in guest.gender_evidence[1]
+
+
+def test_the_host_is_whoever_asks_not_whoever_comes_first_or_second() -> None:
+    turns = [
+        ("甲", ["我先讲讲我们的背景。我们做了十年的硬件。"]),
+        ("乙", ["我补充一点，我们也做软件，而且越来越多。"]),
+        ("丙", ["你们为什么转向软件？"]),
+        ("甲", ["因为硬件的利润越来越薄，而软件可以不断更新。"]),
+        ("丙", ["那乙总怎么看？"]),
+        ("乙", ["我同意，而且软件让我们离用户更近。"]),
+    ]
+    roles = {s.name: s.role for s in identify(turns)}
+    assert roles == {"甲": Role.GUEST, "乙": Role.GUEST, "丙": Role.HOST}
+
+
+def test_the_introduction_names_the_guest_even_when_the_guest_asks_back() -> None:
+    turns = [
+        ("杨植麟", ["你也用Kimi吗？"]),
+        ("腾讯新闻", ["用的。你们最近怎么样"]),
+        ("杨植麟", ["忙，但很兴奋。"]),
+    ]
+    clues = Clues(intro="以下是对杨植麟的访谈全文。")
+    speakers = {s.name: s for s in identify(turns, clues)}
+    assert speakers["杨植麟"].role is Role.GUEST
+    assert (
+        speakers["杨植麟"].role_evidence[0] == "the introduction names them: “以下是对杨植麟的访谈”"
+    )
+    assert speakers["腾讯新闻"].role is Role.HOST
+
+
+def test_a_pronoun_in_the_speakers_own_turn_says_nothing_about_them() -> None:
+    turns = [
+        ("主持人", ["王芳，你最近在忙什么？"]),
+        ("王芳", ["王芳这个名字很常见。他是我的同事，他最近在写书。"]),
+    ]
+    wang = identify(turns)[1]
+    assert wang.gender is Gender.FEMALE  # from the name, not from her own 他
+    assert wang.gender_evidence == (
+        "name: 芳 in 王芳: a woman's given-name character (given-name table)",
+    )
+
+
+def test_text_outranks_the_name_and_contradictions_fall_back_to_it() -> None:
+    turns = [("主持人", ["欢迎。"]), ("张伟", ["谢谢。"])]
+    # 伟 reads as a man's name, but the article says otherwise.
+    she = identify(turns, Clues(intro="本期嘉宾是张伟。她在工厂做了二十年工程师。"))[1]
+    assert she.gender is Gender.FEMALE
+    assert she.gender_evidence[-1].startswith("text: 她 after the name in the introduction")
+    mixed = identify(turns, Clues(intro="张伟来了。她说好。张伟走了。他说再见。"))[1]
+    assert mixed.gender is Gender.MALE
+    assert "the text says both" in mixed.gender_evidence
+    assert mixed.gender_evidence[-1].startswith("name: 伟")
+
+
+def test_unknown_stays_unknown() -> None:
+    turns = [("主持人", ["你好吗？"]), ("嘉宾", ["很好。"]), ("陈默", ["我也来说两句。"])]
+    for speaker in identify(turns, Clues(intro="一场关于城市的对话。")):
+        assert speaker.gender is None
+        assert speaker.gender_evidence == ("nothing in the text or the name says",)
+
+
+@pytest.mark.parametrize(
+    ("name", "gender"),
+    [
+        ("王芳", Gender.FEMALE),
+        ("欧阳娜娜", Gender.FEMALE),
+        ("张小珺", Gender.FEMALE),
+        ("刘建国", Gender.MALE),
+        ("闫俊杰", Gender.MALE),
+        ("林晓", None),  # 晓 is given to both
+        ("张月光", None),  # 月 and 光 point both ways
+        ("安德鲁", None),  # a transliteration (Andrew), not a Chinese name
+        ("马斯克", None),
+        ("晚点", None),  # a publication: 晚 is no family name
+        ("Lisa Su", Gender.FEMALE),
+        ("Geoffrey Hinton", Gender.MALE),
+        ("Nilay Patel", None),  # listed as a woman's name in one country only
+        ("Brook Silva-Braga", None),  # as often a woman's name as a man's
+        ("Jan Gehl", None),  # a man's name in Denmark, a woman's in England
+        ("Chang She", None),  # pinyin says nothing
+    ],
+)
+def test_given_names(name: str, gender: Gender | None) -> None:
+    guess = name_gender(name)
+    assert (guess[0] if guess else None) is gender
+
+
+@pytest.mark.parametrize(
+    ("phrase", "person"),
+    [
+        ("妙鸭产品负责人张月光", "张月光"),
+        ("CBS 主持人 Brook Silva-Braga", "Brook Silva-Braga"),
+        ("对杨植麟的", "杨植麟"),
+        ("经极客公园整理的", None),
+        ("Web3天空之城x APPSO", None),
+    ],
+)
+def test_person_in_a_phrase(phrase: str, person: str | None) -> None:
+    assert person_in(phrase) == person
+
+
+def test_script_yaml_keeps_and_sets_gender(tmp_path: Path) -> None:
+    script = parse_article(PANEL)
+    path = tmp_path / "script.yaml"
+    path.write_text(dump_yaml(script), encoding="utf-8")
+    assert load_script(path) == script
+    text = path.read_text(encoding="utf-8")
+    assert "  gender: female\n" in text and "  gender: null\n" in text
+    edited = text.replace(
+        "- name: 陈默\n  role: guest\n  gender: null", "- name: 陈默\n  role: guest\n  gender: male"
+    )
+    path.write_text(edited, encoding="utf-8")
+    chen = next(s for s in load_script(path).speakers if s.name == "陈默")
+    assert chen.gender is Gender.MALE and chen.gender_evidence == ("set in the script",)
+    path.write_text(text.replace("gender: female", "gender: woman"), encoding="utf-8")
+    with pytest.raises(ScriptError, match=r"line \d+.*unknown gender 'woman'.*male, female"):
+        load_script(path)
+
+
+def test_script_command_shows_roles_genders_and_why(tmp_path: Path) -> None:
+    article = tmp_path / "panel.md"
+    article.write_text(PANEL, encoding="utf-8")
+    table = runner.invoke(app, ["script", str(article)])
+    assert table.exit_code == 0, table.output
+    assert "王芳 [guest, female]: 1 turn" in table.output
+    assert "陈默 [guest, gender unknown]: 2 turns" in table.output
+    assert "      gender: text: 女士 after the name (“王芳女士”)" in table.output
+    data = json.loads(runner.invoke(app, ["script", str(article), "--json"]).output)
+    wang = next(s for s in data["speakers"] if s["name"] == "王芳")
+    assert wang["gender"] == "female" and wang["role"] == "guest"
+    assert wang["gender_evidence"][0] == "text: 女士 after the name (“王芳女士”)"
+    assert wang["role_evidence"][0].startswith("the introduction names them: “")
+
+
+def test_a_script_without_evidence_is_still_a_script() -> None:
+    """Scripts built by hand (tests, tools) carry no evidence; they compare by content."""
+    script = parse_article(QA)
+    bare = Script(
+        script.meta,
+        tuple(type(s)(s.name, s.role, s.aliases, s.gender) for s in script.speakers),
+        script.turns,
+        script.topics,
+        script.headings,
+    )
+    assert bare == script
