@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -376,8 +377,9 @@ def cast_voices(script: Script, config: VoicesConfig, engine: str) -> Cast:
     """Give the narrator and every speaker who talks a voice on `engine`.
 
     Order of precedence: the speaker's own entry (name or alias), then the role default for the
-    first unnamed speaker of that role, then the first pool voice nobody in the cast has yet.
-    Speakers are taken in order of their first turn, so the result is the same on every run.
+    unnamed speaker of that role who speaks most (the real guest, not a one-line speaker who
+    happens to come first), then the first pool voice nobody in the cast has yet. Speakers are
+    taken in order of their first turn, so the result is the same on every run.
     """
     _check_engine(engine)
     narrator = config.narrator.for_engine(engine)
@@ -403,7 +405,19 @@ def cast_voices(script: Script, config: VoicesConfig, engine: str) -> Cast:
         chosen[speaker.name] = CastEntry(speaker.name, voice, "voices.yaml speakers")
         used.add(voice_key(voice))
 
-    roles_taken: set[Role] = set()
+    spoken = Counter[str]()
+    for turn in script.turns:
+        spoken[turn.speaker] += len(turn.text)
+    for role, defaults in config.roles:
+        unnamed = [s for s in speakers if s.role is role and s.name not in chosen]
+        if not unnamed:
+            continue
+        principal = max(unnamed, key=lambda s: spoken[s.name])  # ties: the first to speak
+        voice = defaults.for_engine(engine)
+        if voice_key(voice) not in used:
+            chosen[principal.name] = CastEntry(principal.name, voice, f"role default: {role.value}")
+            used.add(voice_key(voice))
+
     pool = list(enumerate(config.pool, start=1))
     unvoiced: list[str] = []
     for speaker in speakers:
@@ -412,16 +426,6 @@ def cast_voices(script: Script, config: VoicesConfig, engine: str) -> Cast:
         if speaker.role is Role.NARRATOR:
             chosen[speaker.name] = CastEntry(speaker.name, narrator, NARRATOR)
             continue
-        defaults = config.role_voices(speaker.role)
-        if defaults is not None and speaker.role not in roles_taken:
-            roles_taken.add(speaker.role)
-            voice = defaults.for_engine(engine)
-            if voice_key(voice) not in used:
-                chosen[speaker.name] = CastEntry(
-                    speaker.name, voice, f"role default: {speaker.role.value}"
-                )
-                used.add(voice_key(voice))
-                continue
         while pool and voice_key(pool[0][1].for_engine(engine)) in used:
             pool.pop(0)
         if not pool:
