@@ -37,10 +37,10 @@ from interview_audio.speakable import looks_like_account
 
 log = logging.getLogger(__name__)
 
-HOST_WORDS = re.compile(
+_HOST_WORDS = re.compile(
     r"主持人?|记者|采访者?|提问者?|编辑部|Host|Interviewer|Moderator|^问$|^Q$", re.IGNORECASE
 )
-GUEST_WORDS = re.compile(r"嘉宾|受访者?|^答$|^A$|Guest", re.IGNORECASE)
+_GUEST_WORDS = re.compile(r"嘉宾|受访者?|^答$|^A$|Guest", re.IGNORECASE)
 # Labels that name a part, not a person: they borrow a name from the article when it gives one.
 _GENERIC = re.compile(
     r"(?:主持人?|记者|采访者?|提问者?|嘉宾|受访者|问|答|Q|A|Host|Guest|Interviewer|Moderator)",
@@ -55,7 +55,8 @@ class Clues:
     `hints`: the role word a speaker's label carries (问, Q, or 主持人 from `王芳（主持人）`);
     `whole_bold`: how many of a speaker's turns are one bold question with its label;
     `named`: the person a generic label stands for (`A：Geoffrey Hinton` → 嘉宾: Geoffrey Hinton);
-    `intro`: the title and the text before the dialogue; `account`: the publishing account.
+    `intro`: the title and the text before the dialogue; `account`: the publishing account;
+    `aliases`: the other spellings of each speaker's name in the article.
     """
 
     intro: str = ""
@@ -197,7 +198,7 @@ def _roles(
 
 def _label_role(name: str, hint: str) -> tuple[Role, str] | None:
     """The role a label's own words give (主持人, 记者, 问, Q; 嘉宾, 答, A), and the word."""
-    for role, words in ((Role.HOST, HOST_WORDS), (Role.GUEST, GUEST_WORDS)):
+    for role, words in ((Role.HOST, _HOST_WORDS), (Role.GUEST, _GUEST_WORDS)):
         said = words.search(hint) or words.search(name)
         if said:
             return role, said.group(0)
@@ -326,7 +327,7 @@ def _person_names(name: str, clues: Clues) -> _Person:
 
 def _linked(name: str, clues: Clues) -> tuple[str, str]:
     """The person the introduction names for a generic 嘉宾/主持人 label, and where."""
-    is_host = bool(HOST_WORDS.search(name) or HOST_WORDS.search(clues.hints.get(name, "")))
+    is_host = bool(_HOST_WORDS.search(name) or _HOST_WORDS.search(clues.hints.get(name, "")))
     patterns = _HOST_SLOTS if is_host else _GUEST_SLOTS
     for slot, quote in _slots(clues.intro, patterns, clues.account):
         person = person_in(slot)
@@ -361,7 +362,7 @@ def person_in(slot: str) -> str | None:
 
 _PRONOUN = re.compile(r"(?<![其吉利])(他|她)(?![们人国乡山者])")
 _SENTENCE = re.compile(r"[。！？!?；;]")
-_FEMALE_AFTER = re.compile(r"^\s*(?:女士|小姐|夫人|太太|女sir)")
+_FEMALE_AFTER = re.compile(r"^\s*(?:女士|小姐|夫人|太太)")
 _MALE_AFTER = re.compile(r"^\s*先生")
 _JOBS = (
     r"(?:性|士|子|生|孩|演员|歌手|作家|导演|企业家|创始人|创业者|科学家|工程师|教授|博士|学者|"
