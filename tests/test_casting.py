@@ -3,27 +3,14 @@ gets a voice that suits who they are (voices.cast_voices on scripts from speaker
 
 from __future__ import annotations
 
-from interview_audio.parse import parse_article
+from pathlib import Path
+
+from interview_audio.parse import parse_article, read_article
 from interview_audio.voices import NARRATOR, cast_voices, load_voices
 
 SHIPPED = load_voices(None)
+CASTING = Path(__file__).parent / "fixtures" / "casting"
 
-ACCOUNT_FIRST = """# 拒绝三亿美金的人
-
-[mp.weixin.qq.com](https://mp.weixin.qq.com/s/4K5GfM7oP1LnuaqCEzYEOA)曲凯 42章经
-
-**42章经：** 本期内容来自小宇宙播客，欢迎收听。
-
-**曲凯：** 你当年为什么离开字节？
-
-**Albert：** 我一直想做游戏。字节需要的能力和我的能力不一样，那天我还在跟一个高管聊这个问题，我说我不适合去管一个现成的产品。
-
-**曲凯：** 你是不是低估了做游戏的难度？
-
-**Albert：** 我做事从来不看难度。想象力是关键，所有的生产要素都是可以构建的，只有认知是壁垒。
-
-**42章经：** 点击阅读原文收听完整节目。
-"""
 
 MINOR_GUEST_FIRST = """# 一次关于咖啡的对话
 
@@ -48,7 +35,7 @@ def test_the_guest_default_goes_to_the_guest_who_speaks_most() -> None:
 
 
 def test_an_account_that_speaks_twice_gets_the_narrator_and_the_guest_his_default() -> None:
-    script = parse_article(ACCOUNT_FIRST)
+    script = read_article(CASTING / "account.md")
     cast = {e.speaker: e for e in cast_voices(script, SHIPPED, "edge").entries}
     assert cast["42章经"].source == NARRATOR
     assert cast["42章经"].voice == SHIPPED.narrator.edge

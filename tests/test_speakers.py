@@ -17,30 +17,9 @@ from interview_audio.script import Gender, Role, Script, dump_yaml, load_script
 from interview_audio.speakers import Clues, identify, name_gender, person_in
 
 runner = CliRunner()
+CASTING = Path(__file__).parent / "fixtures" / "casting"
 
-PANEL = """# 圆桌：城市更新里的公共空间
-
-2025年春天，我们邀请了三位嘉宾：建筑师刘建国、规划学者王芳和公园设计师陈默。王芳女士长期研究
-社区公园，她的新书刚刚出版。本场对话由主持人林晓主持。
-
-**陈默：** 先说一句，今天的话题我准备了很久。
-
-**主持人：** 欢迎三位。刘老师，旧城改造里最难的是什么？
-
-**刘建国：** 最难的是让原来的居民留下来。拆掉重建很快，但一条街的生活是一代人攒下来的，我们更愿意一栋一栋地修。
-
-**主持人：** 王芳，你研究社区公园，居民最想要什么？
-
-**王芳：** 居民最想要的是树荫和长椅，其次才是设施。我们在十个社区做过调查，结论几乎一样。
-
-**主持人：** 陈默，你怎么看？
-
-**陈默：** 我同意王芳的看法，她说的树荫也是我们设计时最先考虑的。一个公园能不能留住人，要看夏天下午三点有没有地方坐。
-
-**主持人：** 最后一个问题：十年后的城市会更好吗？
-
-**刘建国：** 会更好，但要慢一点。
-"""
+PANEL = (CASTING / "panel.md").read_text(encoding="utf-8")
 
 
 def test_a_panel_of_four_with_one_woman() -> None:
@@ -61,26 +40,7 @@ def test_a_panel_of_four_with_one_woman() -> None:
     )
 
 
-ACCOUNT = """# 拒绝三亿美金的人
-
-[mp.weixin.qq.com](https://mp.weixin.qq.com/s/4K5GfM7oP1LnuaqCEzYEOA)曲凯 42章经
-
-**42章经：** 本期内容来自小宇宙播客，欢迎收听。
-
-**曲凯：** 你当年为什么离开字节？
-
-**Albert：** 我一直想做游戏。字节需要的能力和我的能力不一样，那天我还在跟一个高管聊这个问题，我说我不适合去管一个现成的产品。
-
-**曲凯：** 你是不是低估了做游戏的难度？
-
-**Albert：** 我做事从来不看难度。想象力是关键，所有的生产要素都是可以构建的，只有认知是壁垒。
-
-**曲凯：** 后悔吗？
-
-**Albert：** 不后悔，但我应该再待两年。
-
-**42章经：** 点击阅读原文收听完整节目。
-"""
+ACCOUNT = (CASTING / "account.md").read_text(encoding="utf-8")
 
 
 def test_an_account_that_speaks_twice_is_the_narrator_not_the_guest() -> None:
@@ -92,20 +52,7 @@ def test_an_account_that_speaks_twice_is_the_narrator_not_the_guest() -> None:
     assert [t.role for t in script.turns][:2] == [Role.NARRATOR, Role.HOST]
 
 
-QA = """# 对话某某：做一家慢公司
-
-作者：李明
-
-三月的一个下午，我们见到了张伟。他刚从工厂回来，手上还有机油。以下为张伟访谈。
-
-问：公司成立几年了？
-
-答：八年。前三年几乎没有收入，我们一直在打磨第一台机器。
-
-问：最难的时候是什么时候？
-
-答：2020年，订单全停了，我们靠给别人代工撑过来。
-"""
+QA = (CASTING / "qa.md").read_text(encoding="utf-8")
 
 
 def test_qa_labels_take_their_roles_and_the_guest_borrows_the_name_the_intro_gives() -> None:
