@@ -208,3 +208,20 @@ def test_a_script_without_evidence_is_still_a_script() -> None:
         script.headings,
     )
     assert bare == script
+
+
+def test_a_latin_name_in_brackets_after_a_chinese_one_is_the_same_person() -> None:
+    """A real shape (腾讯科技 on OpenAI's COO): 布拉德·莱特卡普（Brad Lightcap） names the speaker
+    labelled 莱特卡普, whose given name then tells what the text does not."""
+    intro = (
+        "首席运营官布拉德·莱特卡普（Brad Lightcap），近日首次共同接受风险投资公司20VC创始人"
+        "哈里·斯特宾斯（Harry Stebbings）的专访。"
+    )
+    turns = [("斯特宾斯", ["你们怎么认识的？"]), ("莱特卡普", ["我们在YC共同度过了很多时光。"])]
+    host, guest = identify(turns, Clues(intro=intro))
+    assert (host.role, host.gender) == (Role.HOST, Gender.MALE)
+    assert guest.gender is Gender.MALE
+    assert guest.gender_evidence == (
+        "莱特卡普 is Brad Lightcap (“莱特卡普（Brad Lightcap）”)",
+        "name: Brad is a man's given name (gender-guesser)",
+    )

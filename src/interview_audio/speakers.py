@@ -292,7 +292,7 @@ class _Person:
 
     forms: tuple[str, ...]
     names: tuple[str, ...] = ()  # the full names, whose first given name may tell the gender
-    link: str = ""
+    links: tuple[str, ...] = ()  # where the article says who a label is
 
 
 def _person_names(name: str, clues: Clues) -> _Person:
@@ -305,24 +305,39 @@ def _person_names(name: str, clues: Clues) -> _Person:
         stripped = _GENERIC.sub("", name).strip()
         if stripped and stripped != name:
             forms.append(stripped)  # 主持人王芳 → 王芳
-    link = ""
+    links = []
     person = clues.named.get(name)
     if person:
-        link = f"{name} is {person} (who's who before the dialogue)"
+        links.append(f"{name} is {person} (who's who before the dialogue)")
     elif generic:
         person, quote = _linked(name, clues)
-        link = f"{name} is {person} ({quote})" if person else ""
+        if person:
+            links.append(f"{name} is {person} ({quote})")
     if person:
         forms.append(person)
+    for form in list(forms):
+        for latin, quote in _latin_names(form, clues.intro):
+            forms.append(latin)
+            links.append(f"{form} is {latin} ({quote})")
     extra = []
     for form in forms:
         if "·" in form or "•" in form:
             extra.append(re.split(r"[·•]", form)[-1])
-        latin = form.split()
-        if len(latin) > 1 and latin[-1].isascii() and len(latin[-1]) >= 4:
-            extra.append(latin[-1])
+        words = form.split()
+        if len(words) > 1 and words[-1].isascii() and len(words[-1]) >= 4:
+            extra.append(words[-1])  # Geoffrey Hinton → Hinton
     kept = dict.fromkeys(f.strip() for f in forms + extra if len(name_key(f)) >= 2)
-    return _Person(tuple(kept), tuple(f for f in kept if f in forms), link)
+    return _Person(tuple(kept), tuple(f for f in kept if f in forms), tuple(links))
+
+
+def _latin_names(form: str, text: str) -> list[tuple[str, str]]:
+    """The Latin spelling an article gives in brackets right after a Chinese name, and where:
+    `黄仁勋（Jensen Huang）`, or after a longer name ending in it (布拉德·莱特卡普 for 莱特卡普)."""
+    if form.isascii() or len(name_key(form)) < 2:
+        return []
+    pattern = rf"{re.escape(form)}\s*[（(]\s*({_LATIN_NAME.pattern})\s*[,，、)）]"
+    found = {match.group(1): _quote(match.group(0)) for match in re.finditer(pattern, text)}
+    return list(found.items())
 
 
 def _linked(name: str, clues: Clues) -> tuple[str, str]:
@@ -424,7 +439,7 @@ def _gender(
     tally = _Tally()
     for where, text in texts:
         _read(text, where, forms, others, tally)
-    evidence = ([people[name].link] if people[name].link else []) + tally.describe()
+    evidence = [*people[name].links, *tally.describe()]
     verdict = tally.verdict()
     if verdict is not None:
         return verdict, evidence
@@ -554,6 +569,9 @@ def _detector() -> Any:
 
 
 def _english_gender(given: str) -> tuple[Gender, str] | None:
+    """gender-guesser's answer for a given name, trusted only when every country listing the
+    name agrees and either an English-speaking country or at least two countries list it:
+    it has `Nilay` as a woman's name from Turkey alone, and The Verge's Nilay Patel is a man."""
     detector = _detector()
     if detector is None or len(given) < 2:
         return None
@@ -561,10 +579,20 @@ def _english_gender(given: str) -> tuple[Gender, str] | None:
     countries = Counter(
         {kind: sum(1 for c in values if c.strip()) for kind, values in entries.items()}
     )
+    english = [detector.COUNTRIES.index(c) for c in ("great_britain", "ireland", "usa")]
     for gender, other in ((Gender.MALE, Gender.FEMALE), (Gender.FEMALE, Gender.MALE)):
         same = countries[gender.value] + countries[f"mostly_{gender.value}"]
         against = countries[other.value] + countries[f"mostly_{other.value}"]
-        if countries[gender.value] and same >= 2 and not against and countries["andy"] * 4 <= same:
+        in_english = any(
+            len(entries.get(gender.value, "")) > i and entries[gender.value][i].strip()
+            for i in english
+        )
+        if (
+            countries[gender.value]
+            and (same >= 2 or in_english)
+            and not against
+            and countries["andy"] * 4 <= same
+        ):
             person = "man" if gender is Gender.MALE else "woman"
             return gender, f"{given} is a {person}'s given name (gender-guesser)"
     return None
