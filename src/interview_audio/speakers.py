@@ -461,8 +461,8 @@ def _read(text: str, where: str, forms: list[str], others: list[str], tally: _Ta
     and the first 她/他 after each mention, within the sentence after it."""
     if not text:
         return
-    mention = _mention_pattern(forms)
-    other = _mention_pattern(others) if others else None
+    mention = _mention_pattern(tuple(forms))
+    other = _mention_pattern(tuple(others)) if others else None
     for match in mention.finditer(text):
         before, after = text[max(0, match.start() - 12) : match.start()], text[match.end() :]
         said = match.group(0)
@@ -502,7 +502,8 @@ def _window(after: str) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _mention_pattern_cached(forms: tuple[str, ...]) -> re.Pattern[str]:
+def _mention_pattern(forms: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of `forms`, spaces and middle dots aside; Latin names as whole words."""
     parts = []
     for form in sorted(forms, key=len, reverse=True):
         escaped = r"[\s·•・]*".join(re.escape(part) for part in re.split(r"[\s·•・]+", form))
@@ -511,10 +512,6 @@ def _mention_pattern_cached(forms: tuple[str, ...]) -> re.Pattern[str]:
         else:
             parts.append(escaped)
     return re.compile("|".join(parts), re.IGNORECASE)
-
-
-def _mention_pattern(forms: list[str]) -> re.Pattern[str]:
-    return _mention_pattern_cached(tuple(forms))
 
 
 def name_gender(name: str) -> tuple[Gender, str] | None:
