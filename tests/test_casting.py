@@ -3,14 +3,48 @@ gets a voice that suits who they are (voices.cast_voices on scripts from speaker
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from interview_audio.cli import app
 from interview_audio.parse import parse_article, read_article
-from interview_audio.voices import NARRATOR, cast_voices, load_voices
+from interview_audio.script import Gender, Meta, Role, Script, Speaker, Turn
+from interview_audio.voices import (
+    NARRATOR,
+    CastEntry,
+    EdgeVoice,
+    KokoroVoice,
+    Voice,
+    VoicesConfig,
+    VoiceTransform,
+    cast_voices,
+    load_voices,
+    stated_genders,
+    voice_distance,
+    voice_key,
+)
 
 SHIPPED = load_voices(None)
-CASTING = Path(__file__).parent / "fixtures" / "casting"
 
+ACCOUNT_FIRST = """# 拒绝三亿美金的人
+
+[mp.weixin.qq.com](https://mp.weixin.qq.com/s/4K5GfM7oP1LnuaqCEzYEOA)曲凯 42章经
+
+**42章经：** 本期内容来自小宇宙播客，欢迎收听。
+
+**曲凯：** 你当年为什么离开字节？
+
+**Albert：** 我一直想做游戏。字节需要的能力和我的能力不一样，那天我还在跟一个高管聊这个问题，我说我不适合去管一个现成的产品。
+
+**曲凯：** 你是不是低估了做游戏的难度？
+
+**Albert：** 我做事从来不看难度。想象力是关键，所有的生产要素都是可以构建的，只有认知是壁垒。
+
+**42章经：** 点击阅读原文收听完整节目。
+"""
 
 MINOR_GUEST_FIRST = """# 一次关于咖啡的对话
 
@@ -35,9 +69,207 @@ def test_the_guest_default_goes_to_the_guest_who_speaks_most() -> None:
 
 
 def test_an_account_that_speaks_twice_gets_the_narrator_and_the_guest_his_default() -> None:
-    script = read_article(CASTING / "account.md")
+    script = parse_article(ACCOUNT_FIRST)
     cast = {e.speaker: e for e in cast_voices(script, SHIPPED, "edge").entries}
     assert cast["42章经"].source == NARRATOR
     assert cast["42章经"].voice == SHIPPED.narrator.edge
     assert cast["Albert"].source == "role default: guest"
     assert cast["曲凯"].source == "role default: host"
+
+
+GENDERED = """
+narrator:
+  gender: female
+  edge: {voice: zh-CN-XiaoxiaoNeural}
+  kokoro: {style: jf_gongitsune}
+  espeak: {variant: cmn+f3}
+roles:
+  host:
+    gender: male
+    edge: {voice: zh-CN-YunyangNeural}
+    kokoro: {style: jm_kumo, transform: {formants: -8%, median_pitch: 95Hz}}
+    espeak: {variant: cmn+m3}
+  guest:
+    gender: male
+    edge: {voice: zh-CN-YunxiNeural}
+    kokoro: {style: jm_kumo, transform: {formants: +6%, median_pitch: 130Hz}}
+    espeak: {variant: cmn+m1}
+pool:
+  - gender: female
+    edge: {voice: zh-CN-XiaoxiaoNeural, rate: "+5%"}
+    kokoro: {style: jf_gongitsune, speed: 1.1}
+    espeak: {variant: cmn+f3, pitch: 55}
+  - gender: male
+    edge: {voice: zh-CN-YunjianNeural}
+    kokoro: {style: jm_kumo, transform: {formants: -7%, median_pitch: 100Hz}}
+    espeak: {variant: cmn+m3, pitch: 45}
+  - gender: female
+    edge: {voice: zh-CN-XiaoyiNeural}
+    kokoro: {style: jf_nezumi}
+    espeak: {variant: cmn+f2}
+  - gender: male
+    edge: {voice: zh-CN-YunxiaNeural}
+    kokoro: {style: jm_kumo, transform: {formants: +12%, median_pitch: 150Hz}}
+    espeak: {variant: cmn+m4}
+  - gender: female
+    edge: {voice: zh-CN-liaoning-XiaobeiNeural}
+    kokoro: {style: jf_tebukuro}
+    espeak: {variant: cmn+f4}
+  - gender: male
+    edge: {voice: zh-TW-YunJheNeural}
+    kokoro: {style: jm_kumo, transform: {formants: -15%, median_pitch: 80Hz}}
+    espeak: {variant: cmn+m5}
+"""
+
+CASTING = Path(__file__).parent / "fixtures" / "casting"
+
+
+@pytest.fixture
+def gendered(tmp_path: Path) -> VoicesConfig:
+    path = tmp_path / "voices.yaml"
+    path.write_text(GENDERED, encoding="utf-8")
+    return load_voices(path)
+
+
+def _cast(script: Script, config: VoicesConfig, engine: str) -> dict[str, CastEntry]:
+    return {e.speaker: e for e in cast_voices(script, config, engine).entries}
+
+
+def _gender_of(config: VoicesConfig, voice: Voice) -> Gender | None:
+    sets = [config.narrator, *(v for _, v in config.roles), *config.pool]
+    return next(s.gender for s in sets if voice in (s.edge, s.kokoro, s.espeak))
+
+
+@pytest.mark.parametrize("engine", ["edge", "kokoro", "espeak"])
+def test_the_woman_of_a_panel_gets_a_womans_voice_and_the_men_mens(
+    gendered: VoicesConfig, engine: str
+) -> None:
+    script = read_article(CASTING / "panel.md")
+    cast = _cast(script, gendered, engine)
+    assert _gender_of(gendered, cast["王芳"].voice) is Gender.FEMALE
+    assert cast["王芳"].source.startswith("pool #") and cast["王芳"].source.endswith(", female")
+    assert _gender_of(gendered, cast["刘建国"].voice) is Gender.MALE
+    assert cast["刘建国"].source.startswith("pool #") and cast["刘建国"].source.endswith(", male")
+    assert cast["陈默"].source == "role default: guest"  # the guest who speaks most
+    narrator = gendered.narrator.for_engine(engine)
+    voices = [voice_key(e.voice) for e in cast.values() if e.speaker != NARRATOR]
+    assert voice_key(narrator) not in voices and len(set(voices)) == len(voices)
+
+
+def test_a_woman_who_speaks_most_does_not_get_the_male_guest_default(
+    gendered: VoicesConfig,
+) -> None:
+    turns = (
+        Turn("主持人", Role.HOST, ("欢迎两位。",)),
+        Turn(
+            "王芳",
+            Role.GUEST,
+            ("谢谢邀请。我来多说几句，因为我准备了很久，这个话题我研究了十年。",),
+        ),
+        Turn("刘建国", Role.GUEST, ("我补充一点。",)),
+    )
+    speakers = (
+        Speaker("主持人", Role.HOST),
+        Speaker("王芳", Role.GUEST, gender=Gender.FEMALE),
+        Speaker("刘建国", Role.GUEST, gender=Gender.MALE),
+    )
+    cast = _cast(Script(Meta("t"), speakers, turns), gendered, "edge")
+    assert cast["王芳"].source == "pool #3, female"  # #1 is the narrator's voice: skipped
+    assert cast["王芳"].voice.name == "zh-CN-XiaoyiNeural"
+    assert cast["刘建国"].source == "role default: guest"
+
+
+def test_without_a_free_voice_of_her_gender_she_keeps_the_default_and_it_says_so(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "voices.yaml"
+    path.write_text(GENDERED.split("pool:")[0], encoding="utf-8")
+    config = load_voices(path)
+    script = Script(
+        Meta("t"),
+        (Speaker("主持人", Role.HOST), Speaker("王芳", Role.GUEST, gender=Gender.FEMALE)),
+        (Turn("主持人", Role.HOST, ("你好？",)), Turn("王芳", Role.GUEST, ("你好。",))),
+    )
+    assert (
+        _cast(script, config, "edge")["王芳"].source == "role default: guest, no female voice free"
+    )
+
+
+def test_unknown_genders_alternate_with_the_previous_speaker(gendered: VoicesConfig) -> None:
+    names = ["主持人", "甲", "乙", "丙", "丁"]
+    speakers = (Speaker("主持人", Role.HOST), *(Speaker(n, Role.GUEST) for n in names[1:]))
+    turns = tuple(
+        Turn(n, Role.HOST if n == "主持人" else Role.GUEST, (f"{n}说话。",)) for n in names
+    )
+    cast = _cast(Script(Meta("t"), speakers, turns), gendered, "kokoro")
+    genders = [_gender_of(gendered, cast[n].voice) for n in names]
+    assert genders == [Gender.MALE, Gender.MALE, Gender.FEMALE, Gender.MALE, Gender.FEMALE]
+    assert cast["乙"].source.endswith(", female for contrast with 甲")
+
+
+def test_the_pool_picks_the_voice_most_different_from_the_cast(gendered: VoicesConfig) -> None:
+    """Kokoro: the host is jm_kumo at 95 Hz, the guest jm_kumo at 130 Hz. The next man gets
+    the male pool voice farthest from both (80 Hz, formants -15 %: #6), not the first one
+    listed (#2, 100 Hz, next to the host)."""
+    names = ["主持人", "甲", "乙"]
+    speakers = (
+        Speaker("主持人", Role.HOST),
+        Speaker("甲", Role.GUEST, gender=Gender.MALE),
+        Speaker("乙", Role.GUEST, gender=Gender.MALE),
+    )
+    turns = tuple(
+        Turn(n, Role.GUEST, (f"{n}说了很久很久的话。" * (3 - i),)) for i, n in enumerate(names)
+    )
+    cast = _cast(Script(Meta("t"), speakers, turns), gendered, "kokoro")
+    assert cast["乙"].source == "pool #6, male"
+
+
+def test_voices_yaml_gender_outranks_the_article(gendered: VoicesConfig, tmp_path: Path) -> None:
+    path = tmp_path / "voices.yaml"
+    path.write_text(GENDERED + "speakers:\n  王芳:\n    gender: male\n", encoding="utf-8")
+    config = load_voices(path)
+    script = read_article(CASTING / "panel.md")
+    assert next(s for s in script.speakers if s.name == "王芳").gender is Gender.FEMALE
+    stated = stated_genders(script, config)
+    wang = next(s for s in stated.speakers if s.name == "王芳")
+    assert wang.gender is Gender.MALE and wang.gender_evidence == (
+        f"set in {path.absolute()} (speakers: 王芳)",
+    )
+    assert _gender_of(config, _cast(script, config, "edge")["王芳"].voice) is Gender.MALE
+
+
+def test_distance_from_what_voices_yaml_says() -> None:
+    kumo = KokoroVoice("jm_kumo")
+    low = KokoroVoice("jm_kumo", transform=VoiceTransform(-10, 90))
+    high = KokoroVoice("jm_kumo", transform=VoiceTransform(10, 180))
+    assert voice_distance(kumo, None, kumo, None) == 0
+    assert voice_distance(low, None, high, None) == pytest.approx(1 + 1)  # an octave, 20 %
+    assert voice_distance(low, Gender.MALE, high, Gender.FEMALE) == pytest.approx(3)
+    mix = KokoroVoice("jm_kumo*0.7+jf_alpha*0.3")
+    assert voice_distance(kumo, None, mix, None) == pytest.approx(0.3)
+    assert voice_distance(EdgeVoice("a"), None, EdgeVoice("A", rate="+5%"), None) == 0
+    assert voice_distance(EdgeVoice("a"), None, EdgeVoice("b"), None) == 1
+
+
+@pytest.mark.parametrize("engine", ["edge", "kokoro", "espeak"])
+def test_shipped_voices_fit_the_panel(engine: str) -> None:
+    """With the packaged voices.yaml: the woman gets a woman's voice, every man a man's, and
+    nobody the narrator's."""
+    script = read_article(CASTING / "panel.md")
+    cast = _cast(script, SHIPPED, engine)
+    assert _gender_of(SHIPPED, cast["王芳"].voice) is Gender.FEMALE
+    assert _gender_of(SHIPPED, cast["刘建国"].voice) is Gender.MALE
+    keys = [voice_key(e.voice) for e in cast.values()]
+    assert len(set(keys)) == len(keys)  # the narrator's included
+
+
+def test_script_shows_the_gender_voices_yaml_sets(tmp_path: Path) -> None:
+    voices = tmp_path / "voices.yaml"
+    voices.write_text(GENDERED + "speakers:\n  陈默:\n    gender: male\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["script", str(CASTING / "panel.md"), "--voices", str(voices), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    chen = next(s for s in json.loads(result.output)["speakers"] if s["name"] == "陈默")
+    assert chen["gender"] == "male"
+    assert chen["gender_evidence"] == [f"set in {voices.absolute()} (speakers: 陈默)"]

@@ -108,6 +108,14 @@ KeepTranslationOpt = Annotated[
 ]
 
 
+VoicesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--voices", help="voices.yaml to use (default: ./voices.yaml, then the packaged one)."
+    ),
+]
+
+
 @app.command("script")
 def script_command(
     article: ArticleArg,
@@ -118,15 +126,18 @@ def script_command(
     ] = None,
     chapters: ChaptersOpt = "auto",
     keep_translation: KeepTranslationOpt = False,
+    voices: VoicesOpt = None,
 ) -> None:
-    """Show how the article was read: speakers, roles, chapters, every turn, what was left
-    out and any text that should not be spoken."""
+    """Show how the article was read: speakers with roles and genders and why, chapters,
+    every turn, what was left out and any text that should not be spoken."""
     from dataclasses import replace
 
     from interview_audio.chapters import find_chapters
+    from interview_audio.voices import load_voices, stated_genders
 
     parsed = _run(lambda: read_source(article, keep_translation))
-    script = replace(parsed.script, chapters=_run(lambda: find_chapters(parsed.script, chapters)))
+    script = _run(lambda: stated_genders(parsed.script, load_voices(voices)))
+    script = replace(script, chapters=_run(lambda: find_chapters(script, chapters)))
     warnings = check_script(script)
     if output is not None:
         _run(lambda: _write_text(output, dump_yaml(script)))
@@ -235,12 +246,6 @@ EngineOpt = Annotated[
     str | None,
     typer.Option(
         "--engine", "-e", help="auto, edge, kokoro or espeak (default: voices.yaml's `engine`)."
-    ),
-]
-VoicesOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--voices", help="voices.yaml to use (default: ./voices.yaml, then the packaged one)."
     ),
 ]
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import difflib
 import logging
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import ClassVar
@@ -21,16 +21,9 @@ import yaml
 
 from interview_audio import yamlfile
 from interview_audio.errors import VoicesError
-from interview_audio.script import Role, Script, Speaker, name_key
+from interview_audio.script import Gender, Role, Script, Speaker, name_key
 
 log = logging.getLogger(__name__)
-
-
-class Gender(StrEnum):
-    """Whom a voice sounds like, so casting can give each speaker a voice that fits."""
-
-    MALE = "male"
-    FEMALE = "female"
 
 
 @dataclass(frozen=True)
@@ -143,6 +136,7 @@ class SpeakerVoices:
     name: str
     aliases: tuple[str, ...]
     voices: tuple[Voice, ...]
+    gender: Gender | None = None  # `gender:` in the entry: who the speaker is, above any evidence
 
     def for_engine(self, engine: str) -> Voice | None:
         _check_engine(engine)
@@ -373,19 +367,36 @@ def load_voices(path: Path | None = None) -> VoicesConfig:
     return _config(yamlfile.load(text, PACKAGED_SOURCE, VoicesError), None)
 
 
-def cast_voices(script: Script, config: VoicesConfig, engine: str) -> Cast:
-    """Give the narrator and every speaker who talks a voice on `engine`.
+def stated_genders(script: Script, config: VoicesConfig) -> Script:
+    """The script with every gender that voices.yaml's speaker entries state (`gender:`), which
+    outranks anything the article suggests."""
+    speakers = []
+    for speaker in script.speakers:
+        entry = config.speaker_entry(speaker.name, *speaker.aliases)
+        if entry is not None and entry.gender is not None:
+            said = f"set in {config.source} (speakers: {entry.name})"
+            speaker = replace(speaker, gender=entry.gender, gender_evidence=(said,))
+        speakers.append(speaker)
+    return replace(script, speakers=tuple(speakers))
 
-    Order of precedence: the speaker's own entry (name or alias), then the role default for the
-    unnamed speaker of that role who speaks most (the real guest, not a one-line speaker who
-    happens to come first), then the first pool voice nobody in the cast has yet. Speakers are
-    taken in order of their first turn, so the result is the same on every run.
+
+def cast_voices(script: Script, config: VoicesConfig, engine: str) -> Cast:
+    """Give the narrator and every speaker who talks a voice on `engine` that fits them.
+
+    Order of precedence: the speaker's own entry (name or alias); then the role default, for
+    the unnamed speaker of that role who speaks most (the real guest, not a one-line speaker
+    who happens to come first) and whose gender does not clash with it (a woman does not get
+    the male guest default while the pool has a woman's voice free); then the pool. From the
+    pool each speaker gets a voice of their gender (unknown: the other gender than the previous
+    speaker's voice, for contrast), the one most different from every voice already cast
+    (`voice_distance`), never the narrator's. Speakers are taken in order of their first turn,
+    so the result is the same on every run.
     """
     _check_engine(engine)
+    script = stated_genders(script, config)
     narrator = config.narrator.for_engine(engine)
-    used = {voice_key(narrator)}
     speakers = _speaking_order(script)
-    chosen: dict[str, CastEntry] = {}
+    casting = _Casting(engine, config, narrator)
     claimed: dict[SpeakerVoices, str] = {}
 
     for speaker in speakers:
@@ -402,44 +413,132 @@ def cast_voices(script: Script, config: VoicesConfig, engine: str) -> Cast:
                 config.source,
             )
         claimed[entry] = speaker.name
-        chosen[speaker.name] = CastEntry(speaker.name, voice, "voices.yaml speakers")
-        used.add(voice_key(voice))
+        casting.give(speaker.name, voice, speaker.gender, "voices.yaml speakers")
 
     spoken = Counter[str]()
     for turn in script.turns:
         spoken[turn.speaker] += len(turn.text)
     for role, defaults in config.roles:
-        unnamed = [s for s in speakers if s.role is role and s.name not in chosen]
-        if not unnamed:
-            continue
-        principal = max(unnamed, key=lambda s: spoken[s.name])  # ties: the first to speak
         voice = defaults.for_engine(engine)
-        if voice_key(voice) not in used:
-            chosen[principal.name] = CastEntry(principal.name, voice, f"role default: {role.value}")
-            used.add(voice_key(voice))
+        if casting.taken(voice):
+            continue
+        unnamed = [s for s in speakers if s.role is role and s.name not in casting.chosen]
+        for speaker in sorted(unnamed, key=lambda s: -spoken[s.name]):  # ties: the first to speak
+            clash = _clash(defaults.gender, speaker.gender)
+            if clash and casting.free(speaker.gender):
+                continue
+            why = f", no {speaker.gender} voice free" if clash else ""
+            casting.give(speaker.name, voice, defaults.gender, f"role default: {role.value}{why}")
+            break
 
-    pool = list(enumerate(config.pool, start=1))
     unvoiced: list[str] = []
+    previous: str | None = None
     for speaker in speakers:
-        if speaker.name in chosen:
-            continue
-        if speaker.role is Role.NARRATOR:
-            chosen[speaker.name] = CastEntry(speaker.name, narrator, NARRATOR)
-            continue
-        while pool and voice_key(pool[0][1].for_engine(engine)) in used:
-            pool.pop(0)
-        if not pool:
-            unvoiced.append(speaker.name)
-            continue
-        number, voices = pool.pop(0)
-        voice = voices.for_engine(engine)
-        chosen[speaker.name] = CastEntry(speaker.name, voice, f"pool #{number}")
-        used.add(voice_key(voice))
+        if speaker.name not in casting.chosen:
+            if speaker.role is Role.NARRATOR:
+                casting.give(speaker.name, narrator, config.narrator.gender, NARRATOR)
+            elif not casting.from_pool(speaker, previous):
+                unvoiced.append(speaker.name)
+        previous = speaker.name
 
     if unvoiced:
-        raise _pool_exhausted(config, engine, len(speakers), chosen, unvoiced)
-    entries = (CastEntry(NARRATOR, narrator, NARRATOR), *(chosen[s.name] for s in speakers))
+        raise _pool_exhausted(config, engine, len(speakers), casting.chosen, unvoiced)
+    entries = (
+        CastEntry(NARRATOR, narrator, NARRATOR),
+        *(casting.chosen[s.name] for s in speakers),
+    )
     return Cast(engine, entries)
+
+
+def _clash(voice: Gender | None, speaker: Gender | None) -> bool:
+    return voice is not None and speaker is not None and voice is not speaker
+
+
+class _Casting:
+    """The voices handed out so far on one engine, with whom each sounds like."""
+
+    def __init__(self, engine: str, config: VoicesConfig, narrator: Voice) -> None:
+        self.engine = engine
+        self.config = config
+        self.chosen: dict[str, CastEntry] = {}
+        self.genders: dict[str, Gender | None] = {}
+        self.cast: list[tuple[Voice, Gender | None]] = [(narrator, config.narrator.gender)]
+
+    def taken(self, voice: Voice) -> bool:
+        return any(voice_key(voice) == voice_key(known) for known, _ in self.cast)
+
+    def give(self, speaker: str, voice: Voice, gender: Gender | None, source: str) -> None:
+        self.chosen[speaker] = CastEntry(speaker, voice, source)
+        self.genders[speaker] = gender
+        self.cast.append((voice, gender))
+
+    def pool(self) -> list[tuple[int, VoiceSet]]:
+        """The pool voices nobody in the cast has yet, numbered as in voices.yaml."""
+        return [
+            (number, voices)
+            for number, voices in enumerate(self.config.pool, start=1)
+            if not self.taken(voices.for_engine(self.engine))
+        ]
+
+    def free(self, gender: Gender | None) -> bool:
+        return any(voices.gender is gender for _, voices in self.pool())
+
+    def from_pool(self, speaker: Speaker, previous: str | None) -> bool:
+        """Give `speaker` the free pool voice of the right gender most different from every
+        voice cast so far; False when the pool has none left."""
+        free = self.pool()
+        if not free:
+            return False
+        wanted, why = speaker.gender, str(speaker.gender)
+        before = self.genders.get(previous) if previous is not None else None
+        if wanted is None and before is not None:
+            wanted = _OTHER[before]
+            why = f"{wanted} for contrast with {previous}"
+        fitting = [(n, v) for n, v in free if wanted is None or v.gender is wanted]
+        if wanted is not None and not fitting:
+            why = f"no {wanted} voice free"
+        number, voices = max(
+            fitting or free,
+            key=lambda item: (self._distance(item[1]), -item[0]),
+        )
+        source = f"pool #{number}" + (f", {why}" if wanted is not None else "")
+        self.give(speaker.name, voices.for_engine(self.engine), voices.gender, source)
+        return True
+
+    def _distance(self, voices: VoiceSet) -> float:
+        voice = voices.for_engine(self.engine)
+        return min(
+            voice_distance(voice, voices.gender, known, gender) for known, gender in self.cast
+        )
+
+
+_OTHER = {Gender.MALE: Gender.FEMALE, Gender.FEMALE: Gender.MALE}
+
+
+def voice_distance(a: Voice, a_gender: Gender | None, b: Voice, b_gender: Gender | None) -> float:
+    """How different two voices sound, judged from what voices.yaml says about them, so it
+    holds for any engine and any file: whom they sound like (another gender: 1), the engine
+    voice (another Edge voice or eSpeak variant: 1; Kokoro mixes: the weight they do not
+    share), and what the settings move (median pitch: 1 per octave apart; formants: 1 per 20 %
+    apart; eSpeak pitch: 1 per 50 steps). 0 is the same voice. A speaker-verification model
+    would measure better, but needs the audio; this ranks the pool the same way for the
+    voices it tells apart (a man's and a woman's voice, two engine voices, a transform)."""
+    distance = 1.0 if _clash(a_gender, b_gender) else 0.0
+    if a.engine != b.engine:
+        return distance + 1.0
+    if isinstance(a, KokoroVoice) and isinstance(b, KokoroVoice):
+        mix_a, mix_b = dict(kokoro_mix(a.style)), dict(kokoro_mix(b.style))
+        distance += 1.0 - sum(min(w, mix_b.get(n, 0.0)) for n, w in mix_a.items())
+    elif isinstance(a, EdgeVoice) and isinstance(b, EdgeVoice):
+        distance += float(a.name.casefold() != b.name.casefold())
+    elif isinstance(a, EspeakVoice) and isinstance(b, EspeakVoice):
+        distance += float(a.variant.casefold() != b.variant.casefold())
+        distance += min(1.0, abs(a.pitch - b.pitch) / 50)
+    ta, tb = a.transform or VoiceTransform(), b.transform or VoiceTransform()
+    if ta.median_pitch and tb.median_pitch:
+        distance += min(1.0, abs(math.log2(ta.median_pitch / tb.median_pitch)))
+    distance += min(1.0, abs(ta.formants - tb.formants) / 20)
+    return distance
 
 
 _ROLE_WORDS = {
@@ -688,7 +787,7 @@ def _speakers(
     for name, label, entry_node in _entries(node, None):
         if not name.strip():
             raise label.fail(VoicesError, "a speaker needs a name.")
-        fields, edge, kokoro, espeak = _voices(entry_node, places, ("aliases",))
+        fields, edge, kokoro, espeak = _voices(entry_node, places, ("aliases", _GENDER_KEY))
         alias_nodes = _elements(fields.get("aliases"))
         aliases = tuple(item.string(VoicesError).strip() for item in alias_nodes)
         for alias, alias_node in zip((name, *aliases), (label, *alias_nodes), strict=True):
@@ -701,7 +800,8 @@ def _speakers(
                 )
             owners[key] = name
         voices = tuple(voice for voice in (edge, kokoro, espeak) if voice is not None)
-        entries.append(SpeakerVoices(name, aliases, voices))
+        gender = _gender(fields[_GENDER_KEY]) if _GENDER_KEY in fields else None
+        entries.append(SpeakerVoices(name, aliases, voices, gender))
     return tuple(entries)
 
 
