@@ -273,3 +273,14 @@ def test_script_shows_the_gender_voices_yaml_sets(tmp_path: Path) -> None:
     chen = next(s for s in json.loads(result.output)["speakers"] if s["name"] == "陈默")
     assert chen["gender"] == "male"
     assert chen["gender_evidence"] == [f"set in {voices.absolute()} (speakers: 陈默)"]
+
+
+def test_a_pool_that_does_not_say_whom_it_sounds_like_claims_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "voices.yaml"
+    path.write_text(GENDERED.replace("  gender: female\n", "").replace("gender: ", "# "), "utf-8")
+    config = load_voices(path)
+    assert all(voices.gender is None for voices in config.pool)
+    cast = _cast(read_article(CASTING / "panel.md"), config, "edge")
+    assert cast["王芳"].source.startswith("pool #") and "," not in cast["王芳"].source
+    keys = [voice_key(e.voice) for e in cast.values()]
+    assert len(set(keys)) == len(keys)

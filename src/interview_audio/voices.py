@@ -494,11 +494,13 @@ class _Casting:
         if wanted is None and before is not None:
             wanted = _OTHER[before]
             why = f"{wanted} for contrast with {previous}"
-        fitting = [(n, v) for n, v in free if wanted is None or v.gender is wanted]
+        if not any(voices.gender for voices in self.config.pool):
+            wanted = None  # the file does not say whom its pool voices sound like
+        fitting = [(n, v) for n, v in free if v.gender is wanted]
         if wanted is not None and not fitting:
             why = f"no {wanted} voice free"
         number, voices = max(
-            fitting or free,
+            fitting if wanted is not None and fitting else free,
             key=lambda item: (self._distance(item[1]), -item[0]),
         )
         source = f"pool #{number}" + (f", {why}" if wanted is not None else "")
