@@ -517,15 +517,22 @@ class _Casting:
 _OTHER = {Gender.MALE: Gender.FEMALE, Gender.FEMALE: Gender.MALE}
 
 
+# Where a voice's pitch is not set, the middle of its gender's speaking range (men about
+# 85-155 Hz, women 165-255 Hz).
+_TYPICAL_PITCH = {Gender.MALE: 120.0, Gender.FEMALE: 210.0}
+
+
 def voice_distance(a: Voice, a_gender: Gender | None, b: Voice, b_gender: Gender | None) -> float:
     """How different two voices sound, judged from what voices.yaml says about them, so it
-    holds for any engine and any file: whom they sound like (another gender: 1), the engine
-    voice (another Edge voice or eSpeak variant: 1; Kokoro mixes: the weight they do not
-    share), and what the settings move (median pitch: 1 per octave apart; formants: 1 per 20 %
-    apart; eSpeak pitch: 1 per 50 steps). 0 is the same voice. A speaker-verification model
-    would measure better, but needs the audio; this ranks the pool the same way for the
-    voices it tells apart (a man's and a woman's voice, two engine voices, a transform)."""
-    distance = 1.0 if _clash(a_gender, b_gender) else 0.0
+    holds for any engine and any file; 0 is the same voice. It adds up: the engine voice
+    (another Edge voice or eSpeak variant: 1; Kokoro mixes: the weight they do not share), the
+    median pitch (1 per octave apart, a gender's typical pitch where none is set), the formant
+    shift (1 per 20 % apart), eSpeak's pitch setting (1 per 50 steps) and whom they sound
+    like (another gender: 0.5). The weights were checked against a speaker-verification model
+    (resemblyzer) on the Kokoro defaults and pool (tests/fixtures/casting/similarity.yaml):
+    the gender label counts less than the voice it is made from, since a male style made female
+    still sounds like its source."""
+    distance = 0.5 if _clash(a_gender, b_gender) else 0.0
     if a.engine != b.engine:
         return distance + 1.0
     if isinstance(a, KokoroVoice) and isinstance(b, KokoroVoice):
@@ -537,8 +544,10 @@ def voice_distance(a: Voice, a_gender: Gender | None, b: Voice, b_gender: Gender
         distance += float(a.variant.casefold() != b.variant.casefold())
         distance += min(1.0, abs(a.pitch - b.pitch) / 50)
     ta, tb = a.transform or VoiceTransform(), b.transform or VoiceTransform()
-    if ta.median_pitch and tb.median_pitch:
-        distance += min(1.0, abs(math.log2(ta.median_pitch / tb.median_pitch)))
+    pitch_a = ta.median_pitch or (_TYPICAL_PITCH[a_gender] if a_gender else None)
+    pitch_b = tb.median_pitch or (_TYPICAL_PITCH[b_gender] if b_gender else None)
+    if pitch_a and pitch_b:
+        distance += min(1.0, abs(math.log2(pitch_a / pitch_b)))
     distance += min(1.0, abs(ta.formants - tb.formants) / 20)
     return distance
 
