@@ -38,7 +38,7 @@ _QUERY = re.compile(r"(?:[?&][A-Za-z_][A-Za-z0-9_.\-]*=[!-'*-~]*)+")
 _BROKEN_IMAGE = re.compile(r"!\[[^\]\n]*\](?:\([^)\n]*\)?)?")
 _BROKEN_LINK = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)?")
 _PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2}){2,}")
-_TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>|<!--.*?-->")
+_TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>|<\s*/\s*[A-Za-z][\w:-]*\s*>|<!--.*?-->")
 _EMPHASIS = re.compile(r"[*`]+|~~")
 _DASHES = re.compile(r"-{3,}")
 _UNDERSCORE = re.compile(r"_{2,}|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
@@ -149,8 +149,11 @@ def _strip_templates_and_tags(text: str) -> str:
     if "{{" in text or "}}" in text or "{%" in text:
         text = _SHORTCODE.sub("", text)
         text = _TEMPLATE.sub("", text).replace("{{", "").replace("}}", "")
-    if "<" in text:
-        text = _TAG.sub("", text)
+    while "<" in text:  # until nothing is left: removing `<br/>` can close `</<br/>details>`
+        stripped = _TAG.sub("", text)
+        if stripped == text:
+            break
+        text = stripped
     return text
 
 
