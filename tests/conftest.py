@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from interview_audio.feed import FeedOptions
-from interview_audio.render import RenderOptions, RenderReport, render
+from interview_audio.finish import RenderReport
+from interview_audio.render import RenderOptions, render
 
 ROOT = Path(__file__).parents[1]
 SAMPLE = ROOT / "examples" / "sample.txt"

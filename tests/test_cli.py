@@ -14,10 +14,11 @@ from typer.testing import CliRunner
 
 from interview_audio import __version__
 from interview_audio.cli import app
+from interview_audio.episode import Episode
 from interview_audio.errors import InputError, VoicesError
 from interview_audio.ffmpeg import ffmpeg_exe
-from interview_audio.render import RenderOptions, render
-from interview_audio.synthesis import Segment, SynthesisPlan
+from interview_audio.render import EpisodeResult, RenderOptions, render
+from interview_audio.synthesis import Segment
 
 SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
 runner = CliRunner()
@@ -119,13 +120,19 @@ class Recorder:
     def __init__(self) -> None:
         self.started_synthesis = False
 
-    def started(self, engine: str, cast: Sequence[str], plan: SynthesisPlan) -> None:
+    def started(self, engine: str, episodes: Sequence[Episode]) -> None:
         self.started_synthesis = True
 
-    def line_done(self, segment: Segment) -> None:
+    def line_done(self, episode: Episode, segment: Segment) -> None:
         return None
 
-    def stage(self, name: str) -> None:
+    def stage(self, episode: Episode, name: str) -> None:
+        return None
+
+    def assembling(self, episode: Episode, step: str, done: float, total: float) -> None:
+        return None
+
+    def episode_done(self, result: EpisodeResult) -> None:
         return None
 
 

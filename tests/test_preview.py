@@ -10,9 +10,11 @@ from mutagen.mp3 import MP3
 from typer.testing import CliRunner
 
 from interview_audio.cli import app
+from interview_audio.episode import Episode
 from interview_audio.errors import InputError, VoicesError
-from interview_audio.render import RenderOptions, preview, render
-from interview_audio.synthesis import Segment, SynthesisPlan
+from interview_audio.preview import preview
+from interview_audio.render import EpisodeResult, RenderOptions, render
+from interview_audio.synthesis import Segment
 
 SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
 PACKAGED = Path(__file__).parents[1] / "src" / "interview_audio" / "data" / "voices.yaml"
@@ -23,13 +25,19 @@ class CastRecorder:
     def __init__(self) -> None:
         self.cast: tuple[str, ...] = ()
 
-    def started(self, engine: str, cast: Sequence[str], plan: SynthesisPlan) -> None:
-        self.cast = tuple(cast)
+    def started(self, engine: str, episodes: Sequence[Episode]) -> None:
+        self.cast = episodes[0].cast
 
-    def line_done(self, segment: Segment) -> None:
+    def line_done(self, episode: Episode, segment: Segment) -> None:
         return None
 
-    def stage(self, name: str) -> None:
+    def stage(self, episode: Episode, name: str) -> None:
+        return None
+
+    def assembling(self, episode: Episode, step: str, done: float, total: float) -> None:
+        return None
+
+    def episode_done(self, result: EpisodeResult) -> None:
         return None
 
 

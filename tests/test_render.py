@@ -9,6 +9,8 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,16 +20,12 @@ from typer.testing import CliRunner
 
 from interview_audio.cache import Cache
 from interview_audio.cli import app
+from interview_audio.episode import Episode, episode_folder, intro_paragraphs
 from interview_audio.errors import InputError
 from interview_audio.ffmpeg import ffmpeg_exe, measure_loudness
+from interview_audio.finish import RenderReport
 from interview_audio.parse import read_script
-from interview_audio.render import (
-    RenderOptions,
-    RenderReport,
-    episode_folder,
-    intro_paragraphs,
-    render,
-)
+from interview_audio.render import EpisodeResult, RenderOptions, render
 from interview_audio.synthesis import Segment, SynthesisPlan
 from interview_audio.voices import Pauses
 
@@ -44,20 +42,25 @@ class Recorder:
         self.stages: list[str] = []
         self.steps: list[tuple[str, float, float]] = []
         self.plan: SynthesisPlan | None = None
+        self.results: list[EpisodeResult] = []
 
-    def started(self, engine: str, cast: Sequence[str], plan: SynthesisPlan) -> None:
-        self.plan = plan
+    def started(self, engine: str, episodes: Sequence[Episode]) -> None:
+        if episodes:
+            self.plan = episodes[0].stats
 
-    def line_done(self, segment: Segment) -> None:
+    def line_done(self, episode: Episode, segment: Segment) -> None:
         self.lines += 1
         if self.stop_after is not None and self.lines >= self.stop_after:
             raise KeyboardInterrupt
 
-    def stage(self, name: str) -> None:
+    def stage(self, episode: Episode, name: str) -> None:
         self.stages.append(name)
 
-    def assembling(self, step: str, done: float, total: float) -> None:
+    def assembling(self, episode: Episode, step: str, done: float, total: float) -> None:
         self.steps.append((step, done, total))
+
+    def episode_done(self, result: EpisodeResult) -> None:
+        self.results.append(result)
 
 
 def _options(tmp: Path, **changes: object) -> RenderOptions:
@@ -366,15 +369,17 @@ def test_cli_progress_moves_over_audio_minutes_and_q_keeps_it_quiet(
     from interview_audio.cli import _Progress
 
     plan = SynthesisPlan(lines=2, characters=20, cached=2, new=0)
-    with _Progress(quiet=False) as progress:
-        progress.started("espeak", ["a voice"], plan)
-        progress.stage("assembling")
-        progress.assembling("encoding", 0.0, 600.0)
-        progress.assembling("encoding", 150.0, 600.0)
+    # Only what the bar reads of an episode.
+    episode: Any = SimpleNamespace(cast=("a voice",), stats=plan, source=SAMPLE, title="标题")
+    with _Progress(quiet=False, single=True) as progress:
+        progress.started("espeak", [episode])
+        progress.stage(episode, "assembling")
+        progress.assembling(episode, "encoding", 0.0, 600.0)
+        progress.assembling(episode, "encoding", 150.0, 600.0)
         (task,) = progress.bar.tasks
         assert (task.description, task.completed, task.total) == ("Encoding", 150.0, 600.0)
         assert task.fields["amount"] == "2.5/10.0 min"
-        progress.assembling("encoding again", 30.0, 600.0)
+        progress.assembling(episode, "encoding again", 30.0, 600.0)
         assert (task.description, task.completed) == ("Encoding again", 30.0)
     capfd.readouterr()
     # -q: the whole render prints nothing at all, progress included.

@@ -269,12 +269,13 @@ def test_plan_stats_counts_without_synthesizing(tmp_path: Path) -> None:
     engine = ToneEngine()
     cache = Cache(tmp_path)
     assert plan_stats(lines, engine.identity, cache) == SynthesisPlan(
-        len(lines), characters, 0, len(lines)
+        len(lines), characters, 0, len(lines), characters
     )
     synthesize(lines[:5], engine, cache)
     calls = engine.calls
+    later = sum(len(ln.speech) for ln in lines[5:])
     assert plan_stats(lines, engine.identity, cache) == SynthesisPlan(
-        len(lines), characters, 5, len(lines) - 5
+        len(lines), characters, 5, len(lines) - 5, later
     )
     assert plan_stats(lines, "tone/other", cache).cached == 0
     assert plan_stats(lines, engine.identity, None).new == len(lines)

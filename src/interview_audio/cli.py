@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -20,8 +21,10 @@ from interview_audio.speakable import Warning, check_script
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
+    from interview_audio.episode import Episode
     from interview_audio.feed import FeedOptions
-    from interview_audio.render import RenderReport
+    from interview_audio.finish import RenderReport
+    from interview_audio.render import BatchReport, EpisodeResult
     from interview_audio.synthesis import Segment, SynthesisPlan
 
 log = logging.getLogger(__name__)
@@ -89,9 +92,11 @@ class _EngineLine(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.WARNING:
             return True
-        return not self.quiet and record.name == "interview_audio.engines"
+        return not self.quiet and record.name in _SAY_WHERE
 
 
+# The loggers whose INFO lines say which engine renders and where (Ray's workers).
+_SAY_WHERE = ("interview_audio.engines", "interview_audio.executors.ray")
 _ENGINE_LINE = _EngineLine()
 
 
@@ -330,7 +335,7 @@ def preview_command(
     ),
 ) -> None:
     """Speak one line with one voice, to audition voices before a render."""
-    from interview_audio.render import preview
+    from interview_audio.preview import preview
     from interview_audio.voices import voice_label
 
     result = _run(
@@ -348,9 +353,18 @@ def preview_command(
     typer.echo(f"Wrote {result.path} ({result.duration:.1f} s, {result.engine}: {label})")
 
 
+ArticlesArg = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Articles (.txt/.md), edited script.yaml files, or folders of them: each becomes "
+        "its own episode folder under -o."
+    ),
+]
+
+
 @app.command("render")
 def render_command(
-    article: ArticleArg,
+    articles: ArticlesArg,
     output: Annotated[
         Path, typer.Option("-o", "--output", help="Folder for episodes (one subfolder each).")
     ] = Path("output"),
@@ -376,7 +390,7 @@ def render_command(
             min=1,
             max=32,
             help="Lines synthesized at once (default: 4 on Edge, 1 on Kokoro; Kokoro uses at most "
-            "one per core).",
+            "one per core). With --executor ray: Ray workers (default: as many as fit).",
         ),
     ] = None,
     cache_dir: Annotated[
@@ -388,6 +402,32 @@ def render_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be synthesized, then stop.")
     ] = False,
+    fail_fast: Annotated[
+        bool,
+        typer.Option("--fail-fast", help="Stop the whole batch at the first article that fails."),
+    ] = False,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            help="Where lines are synthesized: local (threads here) or ray (Ray workers; "
+            'needs `pip install "interview-audio[ray]"`).',
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="Ray cluster to use: auto, or ray://HOST:PORT (default: start a local one).",
+        ),
+    ] = None,
+    ray_worker_cpus: Annotated[
+        int, typer.Option("--ray-worker-cpus", min=1, help="CPUs each Ray worker reserves.")
+    ] = 1,
+    ray_worker_gpus: Annotated[
+        float,
+        typer.Option("--ray-worker-gpus", min=0.0, help="GPUs each Ray worker reserves."),
+    ] = 0.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     keep_translation: KeepTranslationOpt = False,
     strict: Annotated[
@@ -397,9 +437,15 @@ def render_command(
         ),
     ] = False,
 ) -> None:
-    """Render an article (or an edited script.yaml) into a chaptered, tagged episode."""
-    from interview_audio.render import RenderOptions, render
+    """Render articles (or edited script.yaml files) into chaptered, tagged episodes.
 
+    Many articles share one queue of lines and one loaded engine. An article that fails does not
+    stop the others; the summary lists each one and the exit code is 1 if any failed. Run the
+    same command again to finish what is missing: complete episodes are skipped.
+    """
+    from interview_audio.render import RenderOptions, render_many
+
+    single = len(articles) == 1 and not articles[0].is_dir()
     options = RenderOptions(
         output=output,
         engine=engine,
@@ -416,12 +462,24 @@ def render_command(
         dry_run=dry_run,
         keep_translation=keep_translation,
         strict=strict,
+        fail_fast=fail_fast or single,
+        executor=executor,
+        ray_address=ray_address,
+        ray_worker_cpus=ray_worker_cpus,
+        ray_worker_gpus=ray_worker_gpus,
     )
     _ENGINE_LINE.quiet = quiet
-    with _Progress(quiet) as progress:
-        report = _run(lambda: render(article, options, progress))
-    if not quiet:
-        _print_report(report, dry_run)
+    with _Progress(quiet, single) as progress:
+        batch = _run(lambda: render_many(articles, options, progress))
+    if single:
+        report = batch.results[0].report
+        if not quiet and report is not None:
+            _print_report(report, dry_run)
+        return
+    if not quiet or batch.failed:
+        _print_summary(batch, dry_run)
+    if batch.failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:
@@ -429,10 +487,10 @@ def main() -> None:
 
 
 class _Progress:
-    """A rich progress bar on stderr, with elapsed time and ETA: over the lines while they are
-    synthesized, then over the minutes of audio in each pass of the assembly."""
+    """One progress bar on stderr over every line of the run: lines done, minutes of audio,
+    elapsed time and ETA (from the characters left to synthesize), plus a line per episode."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, single: bool) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -443,11 +501,13 @@ class _Progress:
         )
 
         self.quiet = quiet
+        self.single = single
         self.console = Console(stderr=True)
         self.bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             TextColumn("{task.fields[amount]}"),
+            TextColumn("{task.fields[audio]:.1f} min audio"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=self.console,
@@ -455,7 +515,11 @@ class _Progress:
             disable=quiet,
         )
         self.task: TaskID | None = None
-        self.lines = 0
+        self.lock = threading.Lock()
+        self.lines = self.total_lines = 0
+        self.audio = 0.0
+        # per article: [lines left, new characters left]
+        self.left: dict[Path, list[int]] = {}
         self.step = ""
 
     def __enter__(self) -> _Progress:
@@ -465,36 +529,104 @@ class _Progress:
     def __exit__(self, *exc: object) -> None:
         self.bar.__exit__(None, None, None)
 
-    def started(self, engine: str, cast: Sequence[str], plan: SynthesisPlan) -> None:
-        if self.quiet:
-            return
-        for line in cast:
-            self.console.print(f"  {line}")
-        self.console.print(
-            f"{plan.lines} lines, {plan.characters} characters: "
-            f"{plan.cached} from the cache, {plan.new} to synthesize"
-        )
-        self.lines = plan.lines
-        self.task = self.bar.add_task("Synthesizing", total=plan.lines, amount=f"0/{plan.lines}")
+    def _print(self, text: str) -> None:
+        if not self.quiet:
+            self.console.print(text, highlight=False, soft_wrap=True)
 
-    def line_done(self, segment: Segment) -> None:
+    def started(self, engine: str, episodes: Sequence[Episode]) -> None:
+        if self.single:
+            for episode in episodes:
+                for line in episode.cast:
+                    self._print(f"  {line}")
+                self._print(_plan_line(episode.stats))
+        elif episodes:
+            lines = sum(e.stats.lines for e in episodes)
+            cached = sum(e.stats.cached for e in episodes)
+            self._print(
+                f"{len(episodes)} episode(s) to render with {engine}: {lines} lines, "
+                f"{cached} from the cache, {lines - cached} to synthesize"
+            )
+        self.left = {e.source: [e.stats.lines, e.stats.new_characters] for e in episodes}
+        self.total_lines = sum(e.stats.lines for e in episodes)
+        characters = sum(e.stats.new_characters for e in episodes)
+        if episodes and not self.quiet:
+            self.task = self.bar.add_task(
+                "Synthesizing",
+                total=max(characters, 1),
+                amount=f"0/{self.total_lines} lines",
+                audio=0.0,
+            )
+
+    def line_done(self, episode: Episode, segment: Segment) -> None:
+        with self.lock:
+            self.lines += 1
+            self.audio += segment.duration / 60
+            left = self.left[episode.source]
+            left[0] -= 1
+            done = 0 if segment.cached else len(segment.line.speech)
+            left[1] -= done
+            self._update(advance=done)
+
+    def _update(self, advance: int = 0, description: str | None = None) -> None:
         if self.task is not None:
-            self.bar.advance(self.task)
-            done = int(self.bar.tasks[self.task].completed)
-            self.bar.update(self.task, amount=f"{done}/{self.lines}")
+            self.bar.update(
+                self.task,
+                advance=advance,
+                description=description,
+                amount=f"{self.lines}/{self.total_lines} lines",
+                audio=self.audio,
+            )
 
-    def assembling(self, step: str, done: float, total: float) -> None:
-        if self.task is None:
-            return
-        amount = f"{done / 60:.1f}/{total / 60:.1f} min"
-        if step != self.step:
-            self.step = step
-            self.bar.reset(self.task, total=total, description=step.capitalize(), amount=amount)
-        self.bar.update(self.task, completed=done, amount=amount)
+    def stage(self, episode: Episode, name: str) -> None:
+        with self.lock:
+            if self.single or self.lines >= self.total_lines:
+                label = name.capitalize() if self.single else f"{name.capitalize()} {episode.title}"
+                self._update(description=label)
 
-    def stage(self, name: str) -> None:
-        if self.task is not None:
-            self.bar.update(self.task, description=name.capitalize())
+    def assembling(self, episode: Episode, step: str, done: float, total: float) -> None:
+        """One article: the bar follows each pass of the assembly over the minutes of audio.
+        A batch: the bar stays on the lines, and says which pass runs once they are done."""
+        with self.lock:
+            if self.task is None:
+                return
+            amount = f"{done / 60:.1f}/{total / 60:.1f} min"
+            if self.single:
+                if step != self.step:
+                    self.step = step
+                    self.bar.reset(self.task, total=total, description=step.capitalize())
+                self.bar.update(self.task, completed=done, amount=amount)
+            elif self.lines >= self.total_lines:
+                self._update(description=f"{step.capitalize()} {_short(episode.title)} {amount}")
+
+    def episode_done(self, result: EpisodeResult) -> None:
+        with self.lock:
+            report = result.report
+            folder = report.folder if report is not None else None
+            left = self.left.pop(result.source, None)
+            if result.error is not None and left is not None:
+                # The lines of a failed episode that were never synthesized leave the totals.
+                self.total_lines -= left[0]
+                if self.task is not None:
+                    total = self.bar.tasks[self.task].total or 1
+                    self.bar.update(self.task, total=max(total - left[1], 1))
+                self._update()
+            if self.single:
+                return
+            if result.error is not None:
+                self._print(f"[red]✗[/red] {_failure(result)}")
+            elif report is not None and report.skipped:
+                self._print(f"= {report.title}: complete and unchanged ({folder})")
+            elif report is not None:
+                self._print(
+                    f"[green]✓[/green] {report.title}: {_clock(report.duration)}, "
+                    f"{len(report.chapters)} chapters → {folder}"
+                )
+                for note in report.notes:
+                    self._print(f"  Note: {note}")
+
+
+def _short(title: str, limit: int = 24) -> str:
+    return title if len(title) <= limit else title[: limit - 1] + "…"
 
 
 def _clock(seconds: float) -> str:
@@ -511,6 +643,8 @@ def _print_report(report: RenderReport, dry_run: bool) -> None:
         typer.echo(f"Dry run: nothing synthesized. The episode would go to {report.folder}")
         return
     typer.echo(f"Episode: {report.title}")
+    if report.skipped:
+        typer.echo("Complete and unchanged since the last render: nothing to do.")
     typer.echo(f"Duration: {_clock(report.duration)}  ({report.plan.cached} lines from the cache)")
     typer.echo("Chapters:")
     for number, chapter in enumerate(report.chapters, 1):
@@ -520,6 +654,42 @@ def _print_report(report: RenderReport, dry_run: bool) -> None:
         typer.echo(f"  {path.relative_to(report.folder)}")
     for note in report.notes:
         typer.echo(f"Note: {note}")
+
+
+def _failure(result: EpisodeResult) -> str:
+    """The article and why it failed (once: parse errors already name their file)."""
+    message = str(result.error)
+    return message if str(result.source) in message else f"{result.source}: {message}"
+
+
+def _plan_line(plan: SynthesisPlan) -> str:
+    return (
+        f"{plan.lines} lines, {plan.characters} characters: "
+        f"{plan.cached} from the cache, {plan.new} to synthesize"
+    )
+
+
+def _print_summary(batch: BatchReport, dry_run: bool) -> None:
+    ok = sum(1 for r in batch.results if r.ok and r.report is not None and not r.report.skipped)
+    skipped = sum(1 for r in batch.results if r.report is not None and r.report.skipped)
+    verb = "planned" if dry_run else "rendered"
+    typer.echo(
+        f"Summary: {ok} {verb}, {skipped} complete and unchanged, {len(batch.failed)} failed "
+        f"({len(batch.results)} articles)"
+    )
+    for result in batch.results:
+        report = result.report
+        if result.error is not None:
+            typer.echo(f"  failed   {_failure(result)}")
+        elif report is not None and report.skipped:
+            typer.echo(f"  ok       {result.source} → {report.folder} (unchanged, skipped)")
+        elif report is not None and dry_run:
+            typer.echo(f"  planned  {result.source} → {report.folder}: {_plan_line(report.plan)}")
+        elif report is not None:
+            typer.echo(
+                f"  ok       {result.source} → {report.folder} ({_clock(report.duration)}, "
+                f"{report.plan.new} lines synthesized)"
+            )
 
 
 ConfigOpt = Annotated[

@@ -51,3 +51,7 @@ class RenderError(InterviewAudioError):
 
 class ServeError(InterviewAudioError):
     """`serve` cannot listen: the port is busy or not allowed, or the address is wrong."""
+
+
+class ExecutorError(InterviewAudioError):
+    """Where lines are synthesized cannot be used: Ray missing, cluster unreachable or lost."""

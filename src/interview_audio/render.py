@@ -1,340 +1,57 @@
-"""render(): the whole pipeline, article in, finished episode folder out.
+"""render(): articles in, finished episode folders out; one article or a whole folder of them.
 
-parse → chapters → voices → lines → synthesis → assemble → tags → captions. Each stage is its
-own module; this one only decides the order and what the narrator says.
+Each article is planned (episode.py), its lines go into one queue shared by every episode
+(synthesis.py) that an executor works through (executors/: threads here, or Ray workers), and an
+episode is finished (finish.py) as soon as its last line is ready, while the others are still
+being synthesized. An article that cannot be rendered fails alone, unless `fail_fast`.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from interview_audio.assemble import (
-    AssembleOptions,
-    ChapterSpan,
-    EpisodeChapter,
-    Timeline,
-    assemble,
-)
+from interview_audio.assemble import AssembleOptions
 from interview_audio.cache import Cache, default_cache_dir
-from interview_audio.captions import transcript, write_chapters_json, write_srt, write_vtt
-from interview_audio.chapters import find_chapters
-from interview_audio.cover import episode_cover
-from interview_audio.engines import select_engine
-from interview_audio.engines.base import EngineOptions, Speech
-from interview_audio.errors import InputError, VoicesError
+from interview_audio.cover import Cover, episode_cover
+from interview_audio.engines import EngineSpec, select_engine
+from interview_audio.engines.base import Engine, EngineOptions
+from interview_audio.episode import Episode, prepare_episode
+from interview_audio.errors import InputError, InterviewAudioError
+from interview_audio.executors import ExecutorOptions, open_executor
+from interview_audio.executors.base import EngineLoader
 from interview_audio.feed import FeedOptions, load_feed_options
-from interview_audio.ffmpeg import Mp3Encoder
-from interview_audio.files import atomic_path, check_writable, write_text
-from interview_audio.library import rebuild_library
-from interview_audio.manifest import MANIFEST_NAME, write_manifest
-from interview_audio.page import PAGE_NAME, write_episode_page
-from interview_audio.parse import read_script
-from interview_audio.script import Role, Script, dump_yaml
-from interview_audio.speakable import check_script
-from interview_audio.speech import to_speech
-from interview_audio.synthesis import Line, Segment, SynthesisPlan, plan_stats, synthesize
-from interview_audio.tags import EpisodeTags, write_tags
-from interview_audio.transform import apply_transform
-from interview_audio.voices import (
-    Cast,
-    CastEntry,
-    EdgeVoice,
-    EspeakVoice,
-    KokoroVoice,
-    Pauses,
-    Voice,
-    VoicesConfig,
-    cast_voices,
-    check_voices,
-    describe_cast,
-    find_in_cast,
-    load_voices,
+from interview_audio.files import check_writable
+from interview_audio.finish import (
+    FinishOptions,
+    RenderReport,
+    fingerprint,
+    finish_episode,
+    finished,
+    planned_report,
 )
+from interview_audio.library import rebuild_library
+from interview_audio.synthesis import LineQueue, Segment, scratch_cache
+from interview_audio.voices import load_voices
 
 log = logging.getLogger(__name__)
 
-NARRATOR = "旁白"
-INTRO_CHOICES = ("short", "full", "none")
-INTRO_CHAPTER = "开场"
-_NUMERALS = "一二三四五六七八九十"
-
-
-def intro_paragraphs(script: Script, mode: str) -> list[str]:
-    """What the narrator says before the conversation: title, source, date and topics."""
-    if mode not in INTRO_CHOICES:
-        raise InputError(f"Unknown intro {mode!r}: choose one of {', '.join(INTRO_CHOICES)}.")
-    if mode == "none":
-        return []
-    meta = script.meta
-    paragraphs = [meta.title.rstrip("。") + "。"]
-    source = []
-    if meta.author:
-        source.append(f"本文来自{meta.author}")
-    if meta.date:
-        year, month, day = (int(part) for part in meta.date.split("-"))
-        source.append(f"发布于{year}年{month}月{day}日")
-    names = "、".join(s.name for s in script.speakers)
-    source.append(f"对话者：{names}")
-    paragraphs.append("，".join(source) + "。")
-    if script.topics:
-        if mode == "short":
-            items = "；".join(
-                f"{_ordinal(i)}，{topic.title}" for i, topic in enumerate(script.topics)
-            )
-            paragraphs.append(f"本期内容：{items}。")
-        else:
-            paragraphs.append("本期内容导读。")
-            paragraphs.extend(
-                f"{_ordinal(i)}，{topic.title}。{topic.text}".rstrip()
-                for i, topic in enumerate(script.topics)
-            )
-    return paragraphs
-
-
-def _ordinal(index: int) -> str:
-    return f"第{_NUMERALS[index]}" if index < len(_NUMERALS) else f"第{index + 1}"
-
-
-@dataclass(frozen=True)
-class EpisodePlan:
-    """Every line of the episode in order, and the episode's chapters as (title, first line)."""
-
-    lines: tuple[Line, ...]
-    chapters: tuple[tuple[str, int], ...]
-
-
-def plan_episode(
-    script: Script, cast: Cast, intro: str, lexicon: tuple[tuple[str, str], ...]
-) -> EpisodePlan:
-    """Turn the script into synthesis lines, one per paragraph, each with its voice."""
-    lines: list[Line] = []
-    chapters: list[tuple[str, int]] = []
-
-    def add(speaker: str, role: Role, text: str, turn: int | None, paragraph: int) -> None:
-        lines.append(
-            Line(
-                index=len(lines),
-                speaker=speaker,
-                role=role,
-                voice=cast.voice_for(speaker),
-                text=text,
-                speech=to_speech(text, lexicon),
-                turn=turn,
-                paragraph=paragraph,
-                chapter=len(chapters) - 1,
-            )
-        )
-
-    opening = intro_paragraphs(script, intro)
-    if opening:
-        chapters.append((INTRO_CHAPTER, 0))
-        for number, text in enumerate(opening):
-            add(NARRATOR, Role.NARRATOR, text, None, number)
-    starts = {chapter.start_turn: chapter.title for chapter in script.chapters}
-    for turn_index, turn in enumerate(script.turns):
-        if turn_index in starts:
-            chapters.append((starts[turn_index], len(lines)))
-        elif not chapters:
-            chapters.append((script.title, len(lines)))
-        for number, paragraph in enumerate(turn.paragraphs):
-            add(turn.speaker, turn.role, paragraph, turn_index, number)
-    return EpisodePlan(tuple(lines), tuple(chapters))
-
-
-# Mandarin is read at about 290 characters a minute: the seed's 11,050 characters took 38.5
-# minutes with Kokoro (5.0 a second) and 44.8 with eSpeak NG (4.3), pauses apart.
-CHARS_PER_SECOND = 4.8
-
-
-def estimate_outline(
-    plan: EpisodePlan, pauses: Pauses
-) -> tuple[tuple[tuple[str, float], ...], float]:
-    """Estimated start of each chapter and length of the episode, in seconds, from the
-    characters to speak and the pauses between lines: what `render --dry-run` shows."""
-    starts = {first: title for title, first in plan.chapters}
-    outline: list[tuple[str, float]] = []
-    clock = 0.0
-    for number, line in enumerate(plan.lines):
-        if number:
-            previous = plan.lines[number - 1]
-            if number in starts:
-                clock += pauses.chapter
-            elif previous.speaker != line.speaker:
-                clock += pauses.speaker_change
-            else:
-                clock += pauses.paragraph
-        if number in starts:
-            outline.append((starts[number], clock))
-        clock += len(line.speech) / CHARS_PER_SECOND
-    return tuple(outline), clock
-
-
-def episode_folder_name(title: str, limit: int = 60) -> str:
-    """A folder name from the title that is safe on every file system and never escapes -o."""
-    name = "".join(ch for ch in title if unicodedata.category(ch)[0] != "C")
-    name = re.sub(r'[\\/:*?"<>|]+', " ", name)
-    name = re.sub(r"\s+", " ", name).strip(" .")
-    name = name[:limit].rstrip(" .")
-    return name or "episode"
-
-
-def with_chapters(script: Script, method: str) -> Script:
-    return replace(script, chapters=find_chapters(script, method))
-
-
-PREVIEW_TEXT = (
-    "你好，欢迎收听本期访谈。我们今天聊聊人工智能在2025年的发展，以及OpenAI和微软的合作。"
-)
-
-
-@dataclass(frozen=True)
-class PreviewResult:
-    engine: str
-    voice: Voice
-    path: Path
-    duration: float
-    cast: str = ""  # with an article: the speaker's line as render prints the cast
-
-
-def resolve_voice(
-    config: VoicesConfig, engine: str, speaker: str | None, voice: str | None
-) -> Voice:
-    """The voice a preview uses: a speaker's from voices.yaml, or a voice named directly."""
-    if voice is not None:
-        named: Voice
-        if engine == "edge":
-            named = EdgeVoice(name=voice)
-        elif engine == "kokoro":
-            named = KokoroVoice(style=voice)
-        else:
-            named = EspeakVoice(variant=voice)
-        return named
-    assert speaker is not None
-    key = speaker.strip().casefold()
-    if key in ("narrator", NARRATOR):
-        return config.narrator.for_engine(engine)
-    for role, aliases in ((Role.HOST, ("host", "主持人")), (Role.GUEST, ("guest", "嘉宾"))):
-        voices = config.role_voices(role)
-        if key in aliases and voices is not None:
-            return voices.for_engine(engine)
-    entry = config.speaker_entry(speaker)
-    if entry is not None:
-        pinned = entry.for_engine(engine)
-        if pinned is not None:
-            return pinned
-        raise VoicesError(
-            f"{config.source} gives {entry.name} no {engine} voice; add one under "
-            f"speakers.{entry.name}.{engine}, or preview with --voice."
-        )
-    known = ", ".join(["narrator", "host", "guest", *(s.name for s in config.speakers)])
-    raise VoicesError(
-        f"{speaker!r} is not in {config.source}. Choose one of: {known}; or use --voice NAME. "
-        "To hear a speaker of an article as render casts them, add the article: "
-        f"--article ARTICLE --speaker {speaker}."
-    )
-
-
-def _cast_for_preview(
-    article: Path, config: VoicesConfig, engine: str, speaker: str
-) -> tuple[CastEntry, str]:
-    """The speaker's voice as render casts the article, and a line they say in it."""
-    script = read_script(article)
-    cast = cast_voices(script, config, engine)
-    entry = find_in_cast(cast, script, config, speaker)
-    if entry is None:
-        known = ", ".join(member.speaker for member in cast.entries)
-        raise VoicesError(
-            f"{speaker!r} does not speak in {article}. Its cast on {engine}: {known} "
-            "(a speaker's other spellings, voices.yaml aliases and host/guest work too)."
-        )
-    if entry is cast.entries[0]:
-        return entry, script.title
-    said = next(turn.paragraphs[0] for turn in script.turns if turn.speaker == entry.speaker)
-    return entry, _opening(said)
-
-
-def _opening(paragraph: str, limit: int = 80) -> str:
-    """The first sentences of a paragraph, up to about `limit` characters: enough to hear."""
-    from interview_audio.speech import split_sentences
-
-    text = ""
-    for sentence in split_sentences(paragraph):
-        if text and len(text) + len(sentence) > limit:
-            break
-        text += sentence
-    return text or paragraph
-
-
-def preview(
-    text: str | None,
-    *,
-    speaker: str | None = None,
-    voice: str | None = None,
-    engine: str | None = None,
-    voices_path: Path | None = None,
-    article: Path | None = None,
-    output: Path,
-    bitrate: str = "96k",
-) -> PreviewResult:
-    """Speak one line with one voice into an MP3, so a user can audition it before a render.
-
-    With `article`, `speaker` is cast exactly as render casts that article (the same
-    `cast_voices`), and without `text` the speaker says their first words from it.
-    """
-    if (speaker is None) == (voice is None):
-        raise InputError("Give exactly one of --speaker NAME or --voice NAME.")
-    if article is not None and speaker is None:
-        raise InputError("--article picks a speaker of that article: use it with --speaker NAME.")
-    config = load_voices(voices_path)
-    loaded = select_engine(
-        engine or config.engine,
-        EngineOptions(kokoro_model=config.kokoro_model, kokoro_voices=config.kokoro_voices),
-    )
-    cast_line = ""
-    if article is not None and speaker is not None:
-        entry, said = _cast_for_preview(article, config, loaded.name, speaker)
-        chosen, text = entry.voice, text or said
-        cast_line = describe_cast(Cast(loaded.name, (entry,)))[0]
-    else:
-        chosen = resolve_voice(config, loaded.name, speaker, voice)
-    check_voices(config, [chosen], loaded.check_voice)
-    speech = apply_transform(
-        loaded.synthesize(to_speech(text or PREVIEW_TEXT, config.lexicon), chosen), chosen
-    )
-    write_mp3(speech, output, bitrate=bitrate)
-    return PreviewResult(loaded.name, chosen, output, speech.duration, cast_line)
-
-
-def write_mp3(speech: Speech, path: Path, *, bitrate: str) -> None:
-    """Encode one synthesized clip as a mono 44.1 kHz MP3 (atomically)."""
-    import numpy as np
-
-    samples = np.frombuffer(speech.pcm, dtype="<i2").astype("<f4") / 32768.0
-    with atomic_path(path) as temp:
-        encoder = Mp3Encoder(
-            temp,
-            input_rate=speech.sample_rate,
-            output_rate=44100,
-            bitrate=bitrate,
-            what=f"write {path}",
-        )
-        try:
-            encoder.write(samples.tobytes())
-        except BaseException:
-            encoder.abort()
-            raise
-        encoder.finish()
+ARTICLE_SUFFIXES = (".txt", ".md")
+SCRIPT_NAME = "script.yaml"
 
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """Per-run choices (flags); voice identity stays in voices.yaml."""
+    """Per-run choices (flags); voice identity stays in voices.yaml.
+
+    `jobs` is lines at once on the local executor and workers on Ray; each Ray worker reserves
+    `ray_worker_cpus` CPUs and `ray_worker_gpus` GPUs.
+    """
 
     output: Path = Path("output")
     engine: str | None = None
@@ -353,170 +70,321 @@ class RenderOptions:
     strict: bool = False
     # The output folder's feed settings (None: ./interview-audio.toml's [feed], else defaults).
     feed: FeedOptions | None = None
+    fail_fast: bool = False
+    executor: str = "local"
+    ray_address: str | None = None
+    ray_worker_cpus: int = 1
+    ray_worker_gpus: float = 0.0
 
 
 @dataclass(frozen=True)
-class RenderReport:
-    """What a render did, for the summary the CLI prints."""
+class EpisodeResult:
+    """One article of a batch: rendered (or skipped as complete and unchanged), or failed."""
 
-    title: str
-    folder: Path
+    source: Path
+    report: RenderReport | None = None
+    error: InterviewAudioError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """Every article of a render, in the order they were given."""
+
     engine: str
-    cast: tuple[str, ...]
-    plan: SynthesisPlan
-    timeline: Timeline | None = None
-    files: tuple[Path, ...] = ()
-    notes: tuple[str, ...] = ()  # things the listener may miss, each said once in the summary
-    outline: tuple[tuple[str, float], ...] = ()  # estimated chapter starts (dry run)
-    estimate: float = 0.0  # estimated episode length in seconds
+    results: tuple[EpisodeResult, ...]
 
     @property
-    def duration(self) -> float:
-        return self.timeline.duration if self.timeline else 0.0
-
-    @property
-    def chapters(self) -> tuple[ChapterSpan, ...]:
-        return self.timeline.chapters if self.timeline else ()
+    def failed(self) -> tuple[EpisodeResult, ...]:
+        return tuple(result for result in self.results if not result.ok)
 
 
 class Reporter(Protocol):
-    """Receives progress while a render runs (the CLI draws a progress bar from it)."""
+    """Receives progress while a render runs (the CLI draws its progress bar from it).
 
-    def started(self, engine: str, cast: Sequence[str], plan: SynthesisPlan) -> None: ...
+    `started` and `line_done` run on the calling thread; `stage`, `assembling` and
+    `episode_done` may come from the threads that finish episodes. Articles that fail before
+    synthesis, or are skipped as already complete, are reported through `episode_done` before
+    `started`.
+    """
 
-    def line_done(self, segment: Segment) -> None: ...
+    def started(self, engine: str, episodes: Sequence[Episode]) -> None: ...
 
-    def stage(self, name: str) -> None: ...
+    def line_done(self, episode: Episode, segment: Segment) -> None: ...
 
-    def assembling(self, step: str, done: float, total: float) -> None:
+    def stage(self, episode: Episode, name: str) -> None: ...
+
+    def assembling(self, episode: Episode, step: str, done: float, total: float) -> None:
         """A pass of the assembly: `done` of `total` seconds of audio ("measuring", ...)."""
+
+    def episode_done(self, result: EpisodeResult) -> None: ...
 
 
 class _Silent:
-    def started(self, engine: str, cast: Sequence[str], plan: SynthesisPlan) -> None:
+    def started(self, engine: str, episodes: Sequence[Episode]) -> None:
         return None
 
-    def line_done(self, segment: Segment) -> None:
+    def line_done(self, episode: Episode, segment: Segment) -> None:
         return None
 
-    def stage(self, name: str) -> None:
+    def stage(self, episode: Episode, name: str) -> None:
         return None
 
-    def assembling(self, step: str, done: float, total: float) -> None:
+    def assembling(self, episode: Episode, step: str, done: float, total: float) -> None:
+        return None
+
+    def episode_done(self, result: EpisodeResult) -> None:
         return None
 
 
 def render(
     source: Path, options: RenderOptions | None = None, reporter: Reporter | None = None
 ) -> RenderReport:
-    """Render an article (or an edited script.yaml) into an episode folder under `output`."""
+    """Render one article (or an edited script.yaml) into an episode folder under `output`.
+
+    The first error is raised, as with `fail_fast`.
+    """
+    options = replace(options or RenderOptions(), fail_fast=True)
+    batch = render_many([source], options, reporter)
+    if len(batch.results) != 1:
+        raise InputError(f"{source} holds {len(batch.results)} articles; render them as a batch.")
+    result = batch.results[0]
+    if result.error is not None:
+        raise result.error
+    assert result.report is not None
+    return result.report
+
+
+def render_many(
+    paths: Sequence[Path], options: RenderOptions | None = None, reporter: Reporter | None = None
+) -> BatchReport:
+    """Render every article in `paths` (files, and folders searched for articles).
+
+    The engine is loaded once and every episode's lines share one queue. Episodes complete and
+    unchanged since the last render are skipped; the others reuse every cached line, so running
+    the same command again after an interrupt or a failure only does what is missing.
+    """
     options = options or RenderOptions()
     reporter = reporter or _Silent()
-    script = with_chapters(read_script(source, options.keep_translation), options.chapters)
-    warnings = check_script(script)
-    for warning in warnings:
-        log.warning("warning: %s", warning)
-    if warnings and options.strict:
-        raise InputError(
-            f"{source}: {len(warnings)} speakability warning(s), listed above; --strict stops "
-            "before synthesis. Fix the article, or write the script with `interview-audio "
-            "script -o script.yaml`, edit it, and render that."
-        )
+    sources = collect_sources(paths, options.output)
+    covers = options.cache_dir or default_cache_dir()
     if not options.dry_run:
-        check_writable(episode_folder(options.output, script.title))
+        # Mistakes every episode would share fail now, not after hours of synthesis.
+        check_writable(options.output)
+        episode_cover(options.cover, "", covers)
     config = load_voices(options.voices)
     feed = options.feed or load_feed_options()
-    engine = select_engine(
-        options.engine or config.engine,
-        EngineOptions(
+    on_ray = options.executor == "ray"
+    engine_options = EngineOptions(
+        # On Ray, --jobs counts workers; each worker's engine runs its own default jobs.
+        jobs=None if on_ray else options.jobs,
+        kokoro_model=config.kokoro_model,
+        kokoro_voices=config.kokoro_voices,
+    )
+    engine = select_engine(options.engine or config.engine, engine_options)
+    cache = Cache(options.cache_dir or default_cache_dir()) if options.use_cache else None
+    finish = FinishOptions(
+        pauses=config.pauses,
+        assemble=AssembleOptions(lufs=options.lufs, bitrate=options.bitrate),
+        split=options.split,
+        cover=options.cover,
+    )
+    results: dict[Path, EpisodeResult] = {}
+
+    def record(result: EpisodeResult) -> None:
+        results[result.source] = result
+        reporter.episode_done(result)
+
+    todo: list[_Todo] = []
+    taken: set[Path] = set()
+    for source in sources:
+        try:
+            episode = prepare_episode(
+                source,
+                config,
+                engine,
+                output=options.output,
+                chapters=options.chapters,
+                intro=options.intro,
+                keep_translation=options.keep_translation,
+                strict=options.strict,
+                cache=cache,
+            )
+            episode = replace(episode, folder=_unique_folder(episode.folder, taken))
+            stamp = fingerprint(episode, engine.identity, finish)
+            done = finished(episode, stamp) if cache is not None else None
+            if done is None and not options.dry_run:
+                check_writable(episode.folder)
+                cover = episode_cover(options.cover, episode.script.meta.cover_url, covers)
+            else:
+                cover = Cover(None)
+        except InterviewAudioError as exc:
+            if options.fail_fast:
+                raise
+            log.debug("%s cannot be rendered: %s", source, exc)
+            record(EpisodeResult(source, error=exc))
+            continue
+        if done is not None:
+            record(EpisodeResult(source, report=done))
+        else:
+            todo.append(_Todo(episode, stamp, cover))
+
+    reporter.started(engine.name, [item.episode for item in todo])
+    if options.dry_run:
+        for item in todo:
+            results[item.episode.source] = EpisodeResult(
+                item.episode.source, report=planned_report(item.episode)
+            )
+    else:
+        if todo:
+            loader = EngineSpec(engine.name, replace(engine_options, jobs=None)).load
+            _synthesize_and_finish(todo, engine, loader, cache, finish, options, reporter, record)
+        if any(result.ok for result in results.values()):
+            # Once for the whole batch: every episode folder under -o into the feed and page.
+            rebuild_library(options.output, feed)
+    return BatchReport(engine.name, tuple(results[source] for source in sources))
+
+
+@dataclass(frozen=True)
+class _Todo:
+    """An episode to render, its fingerprint, and its cover."""
+
+    episode: Episode
+    stamp: str
+    cover: Cover
+
+
+def _synthesize_and_finish(
+    todo: list[_Todo],
+    engine: Engine,
+    loader: EngineLoader,
+    cache: Cache | None,
+    finish: FinishOptions,
+    options: RenderOptions,
+    reporter: Reporter,
+    record: Callable[[EpisodeResult], None],
+) -> None:
+    """Synthesize every episode's lines through one queue; finish each episode on a thread of
+    its own as soon as its lines are ready, so synthesis never waits for assembly."""
+    executor = open_executor(
+        options.executor,
+        engine,
+        loader,
+        cache if cache is not None else scratch_cache(),
+        ExecutorOptions(
             jobs=options.jobs,
-            kokoro_model=config.kokoro_model,
-            kokoro_voices=config.kokoro_voices,
+            ray_address=options.ray_address,
+            worker_cpus=options.ray_worker_cpus,
+            worker_gpus=options.ray_worker_gpus,
         ),
     )
-    cast = cast_voices(script, config, engine.name)
-    check_voices(config, (entry.voice for entry in cast.entries), engine.check_voice)
-    plan = plan_episode(script, cast, options.intro, config.lexicon)
-    cache = Cache(options.cache_dir or default_cache_dir()) if options.use_cache else None
-    stats = plan_stats(plan.lines, engine.identity, cache)
-    folder = episode_folder(options.output, script.title)
-    outline, estimate = estimate_outline(plan, config.pauses)
-    report = RenderReport(
-        script.title,
-        folder,
-        engine.name,
-        tuple(describe_cast(cast)),
-        stats,
-        outline=outline,
-        estimate=estimate,
-    )
-    reporter.started(engine.name, report.cast, stats)
-    if options.dry_run:
-        return report
-    cover = episode_cover(
-        options.cover, script.meta.cover_url, options.cache_dir or default_cache_dir()
-    )
+    queue = LineQueue(executor, cache, engine.identity, fail_fast=options.fail_fast)
+    for item in todo:
+        queue.add(item.episode.plan.lines)
+    finisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finish")
+    finishing: list[Future[None]] = []
+    fatal: list[InterviewAudioError] = []
+    lock = threading.Lock()
 
-    segments = synthesize(plan.lines, engine, cache, jobs=options.jobs, progress=reporter.line_done)
-    reporter.stage("assembling")
-    episode = folder / "episode.mp3"
-    timeline = assemble(
-        segments,
-        [EpisodeChapter(title, first) for title, first in plan.chapters],
-        config.pauses,
-        episode,
-        options=AssembleOptions(lufs=options.lufs, bitrate=options.bitrate),
-        chapter_dir=folder / "chapters" if options.split else None,
-        measurements=cache,
-        progress=reporter.assembling,
-    )
-    reporter.stage("tagging")
-    base = episode_tags(script, cover.path)
-    write_tags(episode, base, timeline.chapters)
-    chapter_files = [span.file for span in timeline.chapters if span.file is not None]
-    for number, span in enumerate(timeline.chapters, 1):
-        if span.file is not None:
-            write_tags(
-                span.file,
-                replace(base, title=span.title, track=(number, len(timeline.chapters)), lyrics=""),
+    def finish_one(item: _Todo, segments: list[Segment]) -> None:
+        if fatal:
+            return
+        episode = item.episode
+        try:
+            report = finish_episode(
+                episode,
+                segments,
+                finish,
+                stamp=item.stamp,
+                cover=item.cover,
+                measurements=cache,
+                stage=lambda name: reporter.stage(episode, name),
+                progress=lambda step, done, total: reporter.assembling(episode, step, done, total),
             )
-    write_vtt(timeline, folder / "episode.vtt")
-    write_srt(timeline, folder / "episode.srt")
-    write_chapters_json(timeline, folder / "chapters.json", script.title)
-    write_text(folder / "script.yaml", dump_yaml(script))
-    manifest = write_manifest(folder, script, timeline, engine=engine.name, cover=cover.path)
-    write_episode_page(folder, manifest, transcript(timeline))
-    rebuild_library(options.output, feed)
-    names = ("episode.vtt", "episode.srt", "chapters.json", "script.yaml", PAGE_NAME, MANIFEST_NAME)
-    files = (episode, *chapter_files, *(folder / name for name in names))
-    notes = (cover.note,) if cover.note else ()
-    return replace(report, timeline=timeline, files=files, notes=notes)
+        except InterviewAudioError as exc:
+            if options.fail_fast:
+                with lock:
+                    fatal.append(exc)
+                queue.stop()
+                return
+            record(EpisodeResult(episode.source, error=exc))
+            return
+        record(EpisodeResult(episode.source, report=report))
+
+    def ready(number: int, segments: list[Segment]) -> None:
+        finishing.append(finisher.submit(finish_one, todo[number], segments))
+
+    def failed(number: int, error: InterviewAudioError) -> None:
+        record(EpisodeResult(todo[number].episode.source, error=error))
+
+    cancel = True
+    try:
+        queue.run(
+            progress=lambda number, segment: reporter.line_done(todo[number].episode, segment),
+            ready=ready,
+            failed=failed,
+        )
+        for future in finishing:
+            future.result()
+        cancel = False
+    finally:
+        executor.close(cancel=cancel)
+        # Interrupted: an assembly already running completes in the background (its files
+        # appear whole or not at all); the ones not started are dropped.
+        finisher.shutdown(wait=not cancel, cancel_futures=True)
+    if fatal:
+        raise fatal[0]
 
 
-def episode_folder(output: Path, title: str) -> Path:
-    """The episode's folder under `output`, checked to stay inside it."""
-    folder = output / episode_folder_name(title)
-    if output.resolve() not in folder.resolve().parents:
-        raise InputError(f"The title {title!r} cannot be made into a folder name under {output}.")
-    return folder
+def _unique_folder(folder: Path, taken: set[Path]) -> Path:
+    """`folder`, or `folder (2)`, `(3)` … when an earlier article of the batch has its title."""
+    candidate, number = folder, 2
+    while candidate in taken:
+        candidate = folder.with_name(f"{folder.name} ({number})")
+        number += 1
+    taken.add(candidate)
+    return candidate
 
 
-def episode_tags(script: Script, cover: Path | None) -> EpisodeTags:
-    """ID3 facts from the script: speakers as artist, summary as comment, transcript as lyrics."""
-    meta = script.meta
-    summary = "\n".join(
-        f"{number}. {topic.title}：{topic.text}".rstrip("：")
-        for number, topic in enumerate(script.topics, 1)
-    )
-    transcript = "\n\n".join(f"{turn.speaker}：{turn.text}" for turn in script.turns)
-    return EpisodeTags(
-        title=meta.title,
-        album=meta.title,
-        artist="、".join(speaker.name for speaker in script.speakers),
-        author=meta.author,
-        date=meta.date,
-        source_url=meta.source_url,
-        comment=summary,
-        lyrics=transcript,
-        cover=cover,
-    )
+def collect_sources(paths: Sequence[Path], output: Path) -> list[Path]:
+    """The articles to render: files as given; in folders every .txt, .md and script.yaml,
+    sorted, leaving out hidden entries and the output folder. Each file once."""
+    found: list[Path] = []
+    seen: set[Path] = set()
+    out = output.resolve()
+    for path in paths:
+        if path.is_dir():
+            inside = [
+                candidate
+                for candidate in sorted(path.rglob("*"))
+                if _is_article(candidate, path) and out not in candidate.resolve().parents
+            ]
+            if not inside:
+                log.warning(
+                    "No articles in %s: it holds no .txt, .md or %s files", path, SCRIPT_NAME
+                )
+        else:
+            inside = [path]
+        for candidate in inside:
+            key = candidate.resolve()
+            if key not in seen:
+                seen.add(key)
+                found.append(candidate)
+    if not found:
+        raise InputError(
+            f"No articles to render in {', '.join(str(p) for p in paths)}: give .txt or .md "
+            f"articles, an edited {SCRIPT_NAME}, or folders that hold them."
+        )
+    return found
+
+
+def _is_article(path: Path, folder: Path) -> bool:
+    if any(part.startswith(".") for part in path.relative_to(folder).parts):
+        return False
+    if not path.is_file():
+        return False
+    suffix = path.suffix.lower()
+    return suffix in ARTICLE_SUFFIXES or path.name.lower().endswith(SCRIPT_NAME)

@@ -1,22 +1,23 @@
-"""Synthesis: every line of the episode spoken once, through the cache, on a few threads."""
+"""Synthesis: every line of every episode spoken once, through the cache, by an executor."""
 
 from __future__ import annotations
 
 import atexit
-import itertools
 import logging
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 from interview_audio.cache import Cache, CachedAudio, cache_key
 from interview_audio.engines.base import Engine, SentenceTiming
 from interview_audio.errors import EngineError, InterviewAudioError, SynthesisError
+from interview_audio.executors import ExecutorOptions, open_executor
+from interview_audio.executors.base import Executor, LineJob
 from interview_audio.script import Role
-from interview_audio.transform import apply_transform
 from interview_audio.voices import Voice
 
 log = logging.getLogger(__name__)
@@ -58,16 +59,19 @@ class Segment:
 
 @dataclass(frozen=True)
 class SynthesisPlan:
-    """What a render would do, for `--dry-run`: nothing is synthesized to find out.
+    """What a render would do, for `--dry-run` and the progress bar: nothing is synthesized to
+    find out.
 
-    `characters` counts the speech text of every line; `cached + new == lines`. Identical
-    lines are synthesized once, so the engine may be called fewer than `new` times.
+    `characters` counts the speech text of every line, `new_characters` of the lines not in the
+    cache; `cached + new == lines`. Identical lines are synthesized once, so the engine may be
+    called fewer than `new` times.
     """
 
     lines: int
     characters: int
     cached: int
     new: int
+    new_characters: int = 0
 
 
 def describe(line: Line) -> str:
@@ -81,14 +85,15 @@ def describe(line: Line) -> str:
 def plan_stats(lines: Sequence[Line], engine_identity: str, cache: Cache | None) -> SynthesisPlan:
     """Count the lines the cache already holds and the ones a render would synthesize."""
     known: dict[str, bool] = {}
-    cached = 0
+    cached = new_characters = 0
     for line in lines:
         key = cache_key(engine_identity, line.voice, line.speech)
         if key not in known:
             known[key] = cache is not None and cache.get(key) is not None
         cached += known[key]
+        new_characters += 0 if known[key] else len(line.speech)
     characters = sum(len(line.speech) for line in lines)
-    return SynthesisPlan(len(lines), characters, cached, len(lines) - cached)
+    return SynthesisPlan(len(lines), characters, cached, len(lines) - cached, new_characters)
 
 
 def synthesize(
@@ -99,7 +104,7 @@ def synthesize(
     jobs: int | None = None,
     progress: Callable[[Segment], None] | None = None,
 ) -> list[Segment]:
-    """Speak every line through the cache and return its segments in line order.
+    """Speak every line of one episode through the cache, on threads, in line order.
 
     Cache misses run on `jobs or engine.jobs` threads; identical (voice, speech) lines are
     spoken once. Each result is written to the cache by the thread that made it, so whatever
@@ -114,73 +119,134 @@ def synthesize(
     then a SynthesisError naming the failed line is raised. On KeyboardInterrupt lines not yet
     started are dropped, running ones are left to finish in the background, and it propagates.
     """
-    store = cache if cache is not None else _scratch_cache()
-    if cache is not None:
-        cache.prune_temp()
-    identity = engine.identity
-    groups: dict[str, list[int]] = {}
-    for index, line in enumerate(lines):
-        groups.setdefault(cache_key(identity, line.voice, line.speech), []).append(index)
-    segments: list[Segment | None] = [None] * len(lines)
-
-    def complete(key: str, audio: CachedAudio, cached: bool) -> None:
-        for index in groups[key]:
-            segment = Segment(
-                lines[index], audio.path, audio.duration, audio.sentences, cached, key
-            )
-            segments[index] = segment
-            if progress is not None:
-                progress(segment)
-
-    missing: list[str] = []
-    for key in groups:
-        audio = store.get(key) if cache is not None else None
-        if audio is None:
-            missing.append(key)
-        else:
-            complete(key, audio, True)
-    to_make = set(missing)
-    hits = sum(len(indexes) for key, indexes in groups.items() if key not in to_make)
-    workers = max(1, min(jobs or engine.jobs, len(missing)))
-    log.info(
-        "%d of %d lines from the cache; synthesizing %d with %s on %d thread(s)",
-        hits,
-        len(lines),
-        len(missing),
-        identity,
-        workers,
+    store = cache if cache is not None else scratch_cache()
+    executor = open_executor(
+        "local", engine, _no_loader, store, ExecutorOptions(jobs=jobs or engine.jobs)
     )
-    if missing:
-        _run(missing, workers, engine, store, lambda key: lines[groups[key][0]], complete)
-    return [segment for segment in segments if segment is not None]
+    segments: list[Segment] = []
 
+    def ready(episode: int, done: list[Segment]) -> None:
+        segments.extend(done)
 
-def _run(
-    keys: list[str],
-    workers: int,
-    engine: Engine,
-    store: Cache,
-    first_line: Callable[[str], Line],
-    complete: Callable[[str, CachedAudio, bool], None],
-) -> None:
-    """Synthesize `keys` with at most `workers` calls in flight; submit more only while all is
-    well, so a failure or an interrupt stops the work that has not started yet."""
-
-    def task(key: str) -> CachedAudio:
-        line = first_line(key)
-        return store.put(
-            key, apply_transform(engine.synthesize(line.speech, line.voice), line.voice)
-        )
-
-    queue = iter(keys)
-    running: dict[Future[CachedAudio], str] = {}
-    failure: InterviewAudioError | None = None
-    reason = ""
-    interrupted = False
-    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="synthesis")
+    queue = LineQueue(executor, cache, engine.identity, fail_fast=True)
+    queue.add(lines)
+    cancel = True
     try:
-        for key in itertools.islice(queue, workers):
-            running[executor.submit(task, key)] = key
+        queue.run(
+            progress=None if progress is None else lambda _, segment: progress(segment),
+            ready=ready,
+        )
+        cancel = False
+    finally:
+        executor.close(cancel=cancel)
+    return segments
+
+
+def _no_loader(cpus: int | None) -> Engine:
+    raise AssertionError("the local executor uses the engine it was given")
+
+
+@dataclass
+class _Episode:
+    lines: Sequence[Line]
+    segments: list[Segment | None]
+    missing: int
+    failed: bool = False
+
+
+class LineQueue:
+    """One queue of lines across episodes, so one loaded engine and every slot of the executor
+    stay busy until the last line of the last episode.
+
+    Episodes are queued in the order they were added and their lines in order, so the first
+    episode is ready first and can be assembled while the rest are synthesized. Identical
+    (voice, speech) lines are spoken once, even across episodes. Cache hits are resolved
+    before anything is scheduled; only misses reach the executor, which stores their audio.
+
+    A line that fails (EngineError, or an engine bug) fails its episode: the episode's lines
+    not yet started are dropped, the others go on. With `fail_fast`, or on an error that is
+    not about a line (the cache cannot be written, the executor is lost), no new line starts,
+    running ones finish, and the error is raised.
+    """
+
+    def __init__(
+        self, executor: Executor, cache: Cache | None, identity: str, *, fail_fast: bool = False
+    ) -> None:
+        self._executor = executor
+        self._cache = cache
+        self._identity = identity
+        self._fail_fast = fail_fast
+        self._episodes: list[_Episode] = []
+        # key -> every (episode, line index) that needs it, in queue order
+        self._users: dict[str, list[tuple[int, int]]] = {}
+        self._stop = threading.Event()
+
+    def add(self, lines: Sequence[Line]) -> int:
+        """Queue an episode's lines; returns the episode's number (counting from 0)."""
+        number = len(self._episodes)
+        self._episodes.append(_Episode(lines, [None] * len(lines), len(lines)))
+        for index, line in enumerate(lines):
+            key = cache_key(self._identity, line.voice, line.speech)
+            self._users.setdefault(key, []).append((number, index))
+        return number
+
+    def stop(self) -> None:
+        """Start no new line (any thread may call this); `run` returns once running ones end."""
+        self._stop.set()
+
+    def run(
+        self,
+        *,
+        progress: Callable[[int, Segment], None] | None = None,
+        ready: Callable[[int, list[Segment]], None] | None = None,
+        failed: Callable[[int, InterviewAudioError], None] | None = None,
+    ) -> None:
+        """Synthesize every queued line. Callbacks run on the calling thread: `progress` once
+        per line (cache hits first), `ready` once an episode has all its segments, in line
+        order, and `failed` once for an episode that lost a line."""
+        self._progress, self._ready, self._failed = progress, ready, failed
+        if self._cache is not None:
+            self._cache.prune_temp()
+        for number, episode in enumerate(self._episodes):
+            if not episode.lines and ready is not None:
+                ready(number, [])
+        missing: list[str] = []
+        for key in self._users:
+            audio = self._cache.get(key) if self._cache is not None else None
+            if audio is None:
+                missing.append(key)
+            else:
+                self._complete(key, audio, True)
+        lines = sum(len(episode.lines) for episode in self._episodes)
+        misses = sum(len(self._users[key]) for key in missing)
+        log.info(
+            "%d of %d lines from the cache; synthesizing %d with %s on %d %s slot(s)",
+            lines - misses,
+            lines,
+            misses,
+            self._identity,
+            self._executor.slots,
+            self._executor.name,
+        )
+        if missing:
+            self._schedule(missing)
+
+    def _schedule(self, keys: list[str]) -> None:
+        """Keep the executor's slots full; start nothing new once told to stop."""
+        queue = iter(keys)
+        running: dict[Future[CachedAudio], str] = {}
+        fatal: InterviewAudioError | None = None
+        reason = ""
+
+        def refill() -> None:
+            while len(running) < self._executor.slots and not self._stop.is_set():
+                key = next((k for k in queue if self._wanted(k)), None)
+                if key is None:
+                    return
+                line = self._first_line(key)
+                running[self._executor.submit(LineJob(key, line.speech, line.voice))] = key
+
+        refill()
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
@@ -188,26 +254,55 @@ def _run(
                 try:
                     audio = future.result()
                 except Exception as exc:
-                    error = _line_error(first_line(key), exc)
-                    if failure is None:
-                        failure, reason = error, str(exc)
-                        log.info("%s; letting running lines finish, starting no more", error)
-                    elif str(exc) == reason:  # the same cause (a stalled service): said once
-                        log.info("Another line failed the same way: %s", error)
+                    error = _line_error(self._first_line(key), exc)
+                    if self._fail_fast or not isinstance(error, SynthesisError):
+                        if fatal is None:
+                            fatal, reason = error, str(exc)
+                            self._stop.set()
+                            log.info("%s; letting running lines finish, starting no more", error)
+                        elif str(exc) == reason:  # the same cause (a stalled service): said once
+                            log.info("Another line failed the same way: %s", error)
+                        else:
+                            log.warning("Another line failed too: %s", error)
                     else:
-                        log.warning("Another line failed too: %s", error)
+                        self._fail(key, error)
                     continue
-                complete(key, audio, False)
-                next_key = next(queue, None) if failure is None else None
-                if next_key is not None:
-                    running[executor.submit(task, next_key)] = next_key
-    except KeyboardInterrupt:
-        interrupted = True
-        raise
-    finally:
-        executor.shutdown(wait=not interrupted, cancel_futures=True)
-    if failure is not None:
-        raise failure
+                self._complete(key, audio, False)
+            refill()
+        if fatal is not None:
+            raise fatal
+
+    def _wanted(self, key: str) -> bool:
+        return any(not self._episodes[number].failed for number, _ in self._users[key])
+
+    def _first_line(self, key: str) -> Line:
+        number, index = self._users[key][0]
+        return self._episodes[number].lines[index]
+
+    def _complete(self, key: str, audio: CachedAudio, cached: bool) -> None:
+        for number, index in self._users[key]:
+            episode = self._episodes[number]
+            if episode.failed:
+                continue
+            segment = Segment(
+                episode.lines[index], audio.path, audio.duration, audio.sentences, cached, key
+            )
+            episode.segments[index] = segment
+            episode.missing -= 1
+            if self._progress is not None:
+                self._progress(number, segment)
+            if episode.missing == 0 and self._ready is not None:
+                self._ready(number, [s for s in episode.segments if s is not None])
+
+    def _fail(self, key: str, error: InterviewAudioError) -> None:
+        for number, _ in self._users[key]:
+            episode = self._episodes[number]
+            if episode.failed:
+                continue
+            episode.failed = True
+            log.info("%s; its episode stops, the others go on", error)
+            if self._failed is not None:
+                self._failed(number, error)
 
 
 def _line_error(line: Line, exc: Exception) -> InterviewAudioError:
@@ -221,7 +316,7 @@ def _line_error(line: Line, exc: Exception) -> InterviewAudioError:
     return error
 
 
-def _scratch_cache() -> Cache:
+def scratch_cache() -> Cache:
     """A fresh, empty cache for a run that must neither reuse nor keep audio."""
     root = Path(tempfile.mkdtemp(prefix="interview-audio-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from interview_audio.engines.base import Engine, EngineOptions
 from interview_audio.errors import EngineUnavailable, VoicesError
@@ -34,6 +36,18 @@ def load_engine(name: str, options: EngineOptions) -> Engine:
         ) from exc
     engine: Engine = getattr(module, class_name).load(options)
     return engine
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """How to load an engine again in another process (a Ray worker): its name and options."""
+
+    name: str
+    options: EngineOptions
+
+    def load(self, cpus: int | None = None) -> Engine:
+        """Load the engine here, using at most `cpus` cores (None: the whole machine)."""
+        return load_engine(self.name, dataclasses.replace(self.options, cpus=cpus))
 
 
 def select_engine(requested: str, options: EngineOptions) -> Engine:

@@ -46,6 +46,9 @@ class EngineOptions:
     """Per-run settings from flags and voices.yaml that change how, not what, an engine speaks."""
 
     jobs: int | None = None
+    # Cores the engine may use; None is the whole machine. A Ray worker passes the CPUs it
+    # reserved, so workers sharing a node do not oversubscribe it.
+    cpus: int | None = None
     timeout: float = 60.0  # seconds a network engine may take for one request, all told
     stall_timeout: float = 10.0  # seconds without a message before a request counts as stalled
     retries: int = 5

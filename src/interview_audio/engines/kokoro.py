@@ -544,7 +544,7 @@ class KokoroEngine:
     def load(cls, options: EngineOptions) -> Self:
         for module in ("numpy", "onnxruntime", "misaki.zh"):
             _need(module)
-        cpus = os.cpu_count() or 1
+        cpus = options.cpus or os.cpu_count() or 1
         jobs = DEFAULT_JOBS if options.jobs is None else max(1, options.jobs)
         if jobs > cpus:
             # More Kokoro jobs than cores only adds contention (--jobs 8 is meant for Edge).
