@@ -16,8 +16,16 @@ import pytest
 
 from interview_audio.cache import Cache, cache_key
 from interview_audio.errors import EngineError, EngineUnavailable, RenderError, SynthesisError
+from interview_audio.executors import ExecutorOptions, open_executor
 from interview_audio.files import TEMP_MARKER
-from interview_audio.synthesis import Line, Segment, SynthesisPlan, plan_stats, synthesize
+from interview_audio.synthesis import (
+    Line,
+    LineQueue,
+    Segment,
+    SynthesisPlan,
+    plan_stats,
+    synthesize,
+)
 from interview_audio.voices import EspeakVoice
 from tone_engine import ToneEngine, make_lines
 
@@ -305,3 +313,67 @@ def test_real_espeak_engine_through_the_cache(tmp_path: Path) -> None:
             assert wav.getnframes() / wav.getframerate() == pytest.approx(segment.duration)
         assert segment.duration > 0.3
         assert segment.sentences and segment.sentences[-1].end <= segment.duration + 1e-6
+
+
+def run_queue(
+    episodes: list[list[Line]], engine: ToneEngine, cache: Cache, *, jobs: int, fail_fast: bool
+) -> tuple[dict[int, list[Segment]], dict[int, str], list[int]]:
+    """Episodes through one LineQueue on the local executor; what became ready, what failed,
+    and the episode of every progress call."""
+    executor = open_executor("local", engine, lambda cpus: engine, cache, ExecutorOptions(jobs))
+    queue = LineQueue(executor, cache, engine.identity, fail_fast=fail_fast)
+    for lines in episodes:
+        queue.add(lines)
+    ready: dict[int, list[Segment]] = {}
+    failed: dict[int, str] = {}
+    progress: list[int] = []
+    try:
+        queue.run(
+            progress=lambda number, segment: progress.append(number),
+            ready=lambda number, segments: ready.setdefault(number, segments),
+            failed=lambda number, error: failed.setdefault(number, str(error)),
+        )
+    finally:
+        executor.close()
+    return ready, failed, progress
+
+
+def test_queue_shares_lines_across_episodes_and_readies_each_in_order(tmp_path: Path) -> None:
+    first, second = interview(6), interview(8)[3:]
+    second = [dataclasses.replace(ln, index=i) for i, ln in enumerate(second)]
+    engine = ToneEngine(parallel=2)
+    ready, failed, progress = run_queue(
+        [first, second], engine, Cache(tmp_path), jobs=2, fail_fast=False
+    )
+    assert failed == {}
+    assert [s.line for s in ready[0]] == first and [s.line for s in ready[1]] == second
+    shared = {ln.speech for ln in first} & {ln.speech for ln in second}
+    assert len(shared) == 3
+    assert engine.calls == len({ln.speech for ln in first + second})
+    assert sorted(progress) == [0] * len(first) + [1] * len(second)
+    assert list(ready) == [0, 1]
+
+
+def test_a_failed_line_fails_its_episode_only(tmp_path: Path) -> None:
+    bad_episode = interview(8)
+    good = [
+        dataclasses.replace(ln, speech=ln.speech + "另一期。", index=ln.index)
+        for ln in interview(6)
+    ]
+    engine = ToneEngine(fail_on={bad_episode[2].speech})
+    ready, failed, progress = run_queue(
+        [bad_episode, good], engine, Cache(tmp_path), jobs=1, fail_fast=False
+    )
+    assert list(ready) == [1] and [s.line for s in ready[1]] == good
+    assert list(failed) == [0] and failed[0].startswith("turn 1 (")
+    # The failed episode's later lines were dropped before they started.
+    assert engine.texts == [ln.speech for ln in bad_episode[:3]] + [ln.speech for ln in good]
+    assert progress.count(0) == 2
+
+
+def test_fail_fast_raises_and_starts_nothing_more(tmp_path: Path) -> None:
+    lines = interview(8)
+    engine = ToneEngine(fail_on={lines[2].speech})
+    with pytest.raises(SynthesisError, match=r"^turn 1 "):
+        run_queue([lines, interview(4)], engine, Cache(tmp_path), jobs=1, fail_fast=True)
+    assert engine.calls == 3

@@ -5,18 +5,22 @@ synthesis stage and the cache run unchanged on top of it. The tone's pitch comes
 voice and its length from the text, so changes show up in the audio. Counters prove how often
 and how concurrently it was called; faults and delays are switchable per text.
 
-`fill_cache` is the entry point for `multiprocessing` (spawn) children in the cache tests.
+`fill_cache` is the entry point for `multiprocessing` (spawn) children in the cache tests;
+`MarkedToneLoader` loads the engine in Ray workers, leaving a file per call.
 """
 
 from __future__ import annotations
 
 import array
+import functools
 import hashlib
 import math
+import os
 import re
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.queues import Queue
@@ -147,3 +151,27 @@ def fill_cache(
     barrier.wait()
     segments = synthesize(lines, engine, Cache(Path(root)))
     results.put([segment.duration for segment in segments])
+
+
+@dataclass(frozen=True)
+class MarkedToneLoader:
+    """Loads a ToneEngine in a Ray worker. Every call leaves `calls/<text hash>-<pid>-<n>`; the
+    first call for `hang_on` hangs for a minute, long enough for a test to kill the worker."""
+
+    calls: str
+    hang_on: str
+
+    def __call__(self, cpus: int | None) -> ToneEngine:
+        return ToneEngine(on_call=functools.partial(_mark, self.calls, self.hang_on))
+
+
+def text_mark(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _mark(calls: str, hang_on: str, text: str) -> None:
+    mark = text_mark(text)
+    first = not any(Path(calls).glob(f"{mark}-*"))
+    Path(calls, f"{mark}-{os.getpid()}-{uuid.uuid4().hex[:8]}").touch()
+    if text == hang_on and first:
+        time.sleep(60)

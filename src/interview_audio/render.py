@@ -50,7 +50,7 @@ class RenderOptions:
     """Per-run choices (flags); voice identity stays in voices.yaml.
 
     `jobs` is lines at once on the local executor and workers on Ray; each Ray worker reserves
-    `ray_worker_cpus` CPUs and `ray_worker_gpus` GPUs.
+    `ray_worker_cpus` CPUs and `ray_worker_gpus` GPUs (see `ExecutorOptions`).
     """
 
     output: Path = Path("output")
@@ -75,6 +75,7 @@ class RenderOptions:
     ray_address: str | None = None
     ray_worker_cpus: int = 1
     ray_worker_gpus: float = 0.0
+    ray_shared_cache: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -279,6 +280,7 @@ def _synthesize_and_finish(
             ray_address=options.ray_address,
             worker_cpus=options.ray_worker_cpus,
             worker_gpus=options.ray_worker_gpus,
+            shared_cache=options.ray_shared_cache,
         ),
     )
     queue = LineQueue(executor, cache, engine.identity, fail_fast=options.fail_fast)

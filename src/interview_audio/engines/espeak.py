@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -46,6 +47,7 @@ _CLAUSE_GAP = 0.12
 _SENTENCE_ENDS = "。！？!?…；;"
 _CLOSERS = " \t\n”’\"'」』）)]】》"
 _MAX_SENTENCE_CHARS = 120
+_RANDOM_SEED = 1
 
 _SynthCallback = ctypes.CFUNCTYPE(
     ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
@@ -75,6 +77,8 @@ class EspeakLibrary:
         # Keep the callback object alive as long as the library may call it.
         self._callback = _SynthCallback(self._collect)
         lib.espeak_SetSynthCallback(self._callback)
+        # espeak_ng_SetRandSeed exists from eSpeak NG 1.52 on.
+        self._seed: Callable[[int], None] | None = getattr(lib, "espeak_ng_SetRandSeed", None)
         self.variants = _read_variants(data_path / "voices" / "!v")
 
     def _collect(self, wav: ctypes._Pointer[ctypes.c_short], count: int, _events: int) -> int:
@@ -99,6 +103,10 @@ class EspeakLibrary:
         data = text.encode()
         with self.lock:
             self._set_voice(voice)
+            if self._seed is not None:
+                # Voices with breath noise draw from eSpeak's generator, seeded from the clock
+                # at start-up: a fixed seed makes a line sound the same in every process.
+                self._seed(_RANDOM_SEED)
             self._lib.espeak_SetParameter(_RATE, rate, 0)
             self._lib.espeak_SetParameter(_PITCH, pitch, 0)
             self._chunks = []
@@ -223,6 +231,9 @@ def _declare(lib: ctypes.CDLL) -> None:
         ctypes.c_int,
     ]
     lib.espeak_TextToPhonemes.restype = ctypes.c_void_p
+    if hasattr(lib, "espeak_ng_SetRandSeed"):
+        lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+        lib.espeak_ng_SetRandSeed.restype = None
 
 
 def _package_version(name: str) -> str:

@@ -23,12 +23,15 @@ class ExecutorOptions:
     `jobs` is threads for the local executor and workers for Ray (default: the engine's own
     `jobs` locally; as many workers as the cluster has room for on Ray). Each Ray worker
     reserves `worker_cpus` CPUs (its engine uses that many cores) and `worker_gpus` GPUs.
+    `shared_cache`: None lets each Ray worker find out whether it sees the cache directory and
+    write there; False sends all audio back through Ray's object store.
     """
 
     jobs: int | None = None
     ray_address: str | None = None
     worker_cpus: int = 1
     worker_gpus: float = 0.0
+    shared_cache: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import os
 import socket
+import sys
 import threading
 import uuid
 from concurrent.futures import Future
@@ -40,6 +41,8 @@ INSTALL_HINT = 'pip install "interview-audio[ray]"'
 LINE_RETRIES = 3
 _MARKER_PREFIX = ".ray-driver-"
 _MAX_CONCURRENCY = 32
+# Ray's switch for clusters on one machine only; off, a local node uses 127.0.0.1.
+_LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
 @dataclass(frozen=True)
@@ -118,9 +121,13 @@ class RayExecutor:
     def start(
         cls, engine: Engine, loader: EngineLoader, store: Cache, options: ExecutorOptions
     ) -> Self:
+        if options.ray_address is None and "ray" not in sys.modules:
+            # A local instance serves only this render: keep its traffic on the loopback
+            # interface instead of the machine's network address (read when Ray is imported).
+            os.environ.setdefault(_LOOPBACK_ENV, "0")
         ray = _import_ray()
         owns_ray = _connect(ray, options.ray_address)
-        marker = _write_marker(store)
+        marker = _write_marker(store, options.shared_cache)
         try:
             room = _room_for(ray, options)
             count = min(options.jobs or room, room)
@@ -265,13 +272,16 @@ def _room_for(ray: ModuleType, options: ExecutorOptions) -> int:
     return max(1, count)
 
 
-def _write_marker(store: Cache) -> Path:
-    """A file only this render writes: a worker that reads it back shares the cache directory."""
+def _write_marker(store: Cache, shared: bool | None) -> Path:
+    """A file only this render writes: a worker that reads it back shares the cache directory.
+
+    With `shared=False` the file holds something else, so every worker sends its audio back.
+    """
     name = f"{_MARKER_PREFIX}{uuid.uuid4().hex}"
     path = store.root / name
     try:
         store.root.mkdir(parents=True, exist_ok=True)
-        path.write_text(name, encoding="utf-8")
+        path.write_text(name if shared is not False else "", encoding="utf-8")
     except OSError as exc:
         raise ExecutorError(
             f"Cannot write to the audio cache at {store.root} ({exc.strerror}); choose a "
