@@ -23,35 +23,9 @@ from interview_audio.render import (
     render_many,
 )
 from interview_audio.synthesis import Segment
+from short_articles import articles, write_article
 
 SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
-
-
-def write_article(path: Path, title: str, guest: str, answers: Sequence[str]) -> Path:
-    """A short interview: the host asks, `guest` answers, one turn each."""
-    parts = [f"# {title}", ""]
-    for number, answer in enumerate(answers, 1):
-        parts += [f"主持人：第{number}个问题，你怎么看？", "", f"{guest}：{answer}", ""]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(parts), encoding="utf-8")
-    return path
-
-
-def articles(folder: Path) -> list[Path]:
-    return [
-        write_article(
-            folder / "a-running.txt",
-            "对话：慢跑的意义",
-            "李雷",
-            ["因为跑步让我清醒。", "下雨天也跑，只是跑得短一些。"],
-        ),
-        write_article(
-            folder / "b-books.md",
-            "访谈：一家小书店的二十年",
-            "韩梅梅",
-            ["到今年正好二十年。", "现在有四十个书架，还有一个咖啡角。"],
-        ),
-    ]
 
 
 class Recorder:

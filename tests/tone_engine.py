@@ -155,14 +155,15 @@ def fill_cache(
 
 @dataclass(frozen=True)
 class MarkedToneLoader:
-    """Loads a ToneEngine in a Ray worker. Every call leaves `calls/<text hash>-<pid>-<n>`; the
-    first call for `hang_on` hangs for a minute, long enough for a test to kill the worker."""
+    """Loads a ToneEngine in a Ray worker, one line at a time. Every call leaves
+    `calls/<text hash>-<pid>-<n>`; the first call for `hang_on` hangs for a minute, long enough
+    for a test to kill the worker in the middle of that line."""
 
     calls: str
     hang_on: str
 
     def __call__(self, cpus: int | None) -> ToneEngine:
-        return ToneEngine(on_call=functools.partial(_mark, self.calls, self.hang_on))
+        return ToneEngine(parallel=1, on_call=functools.partial(_mark, self.calls, self.hang_on))
 
 
 def text_mark(text: str) -> str:
