@@ -176,7 +176,7 @@ def test_cli_batch_summary_and_exit_code(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert "Summary: 2 rendered, 0 complete and unchanged, 1 failed (3 articles)" in result.output
     assert "failed   " in result.output and "c-notes.txt" in result.output
-    assert "✓ 对话：慢跑的意义" in result.output
+    assert "✓ " in result.output and "对话：慢跑的意义: 0:" in result.output
 
     result = runner.invoke(app, [*args, "--fail-fast"])
     assert result.exit_code == 2, result.output

@@ -582,7 +582,10 @@ class _Progress:
     def stage(self, episode: Episode, name: str) -> None:
         with self.lock:
             if self.single or self.lines >= self.total_lines:
-                label = name.capitalize() if self.single else f"{name.capitalize()} {episode.title}"
+                label = name.capitalize()
+                if not self.single:
+                    title = episode.title
+                    label += f" {title if len(title) <= 24 else title[:23] + '…'}"
                 self._update(description=label)
 
     def assembling(self, episode: Episode, step: str, done: float, total: float) -> None:
@@ -617,11 +620,11 @@ class _Progress:
             if result.error is not None:
                 self._print(f"[red]✗[/red] {_failure(result)}")
             elif report is not None and report.skipped:
-                self._print(f"= {report.title}: complete and unchanged ({folder})")
+                self._print(f"= {folder}: complete and unchanged")
             elif report is not None:
                 self._print(
-                    f"[green]✓[/green] {report.title}: {_clock(report.duration)}, "
-                    f"{len(report.chapters)} chapters → {folder}"
+                    f"[green]✓[/green] {folder}: {_clock(report.duration)}, "
+                    f"{len(report.chapters)} chapters"
                 )
                 for note in report.notes:
                     self._print(f"  Note: {note}")
