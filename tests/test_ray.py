@@ -27,7 +27,7 @@ ray = pytest.importorskip("ray", reason='Ray is not installed: pip install -e ".
 
 import tone_engine  # noqa: E402
 from interview_audio.cache import Cache  # noqa: E402
-from interview_audio.errors import ParseError  # noqa: E402
+from interview_audio.errors import ExecutorError, ParseError  # noqa: E402
 from interview_audio.executors import ExecutorOptions, open_executor  # noqa: E402
 from interview_audio.finish import RenderReport  # noqa: E402
 from interview_audio.render import RenderOptions, render_many  # noqa: E402
@@ -176,3 +176,24 @@ def test_a_killed_worker_costs_a_retry_of_its_line_not_the_episode(
     assert len({p.name.split("-")[1] for p in retried}) == 2, "the retry ran in a new worker"
     for segment in ready[0] + ready[1]:
         assert segment.path.is_file() and segment.duration > 0
+
+
+@pytest.mark.parametrize(
+    ("loader", "message"),
+    [
+        (tone_engine.OtherToneLoader(fail=True), "cannot load the tone engine: the tone model"),
+        (tone_engine.OtherToneLoader(), "has the engine tone/2/8000Hz, this machine has tone/1"),
+    ],
+)
+def test_workers_that_cannot_sound_like_this_machine_are_refused(
+    ray_instance: None, tmp_path: Path, loader: Any, message: str
+) -> None:
+    engine = tone_engine.ToneEngine()
+    with pytest.raises(ExecutorError, match=message):
+        open_executor("ray", engine, loader, Cache(tmp_path), ExecutorOptions(jobs=2))
+    # The workers it started are gone again: their CPUs are free.
+    deadline = time.monotonic() + 30
+    while ray.available_resources().get("CPU", 0) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ray.available_resources().get("CPU", 0) == 2
+    assert not list(tmp_path.glob(".ray-driver-*"))

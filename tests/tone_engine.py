@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from interview_audio.engines.base import SentenceTiming, Speech, VoiceInfo
-from interview_audio.errors import EngineError
+from interview_audio.errors import EngineError, EngineUnavailable
 from interview_audio.script import Role
 from interview_audio.synthesis import Line
 from interview_audio.voices import EspeakVoice, Voice
@@ -176,3 +176,16 @@ def _mark(calls: str, hang_on: str, text: str) -> None:
     Path(calls, f"{mark}-{os.getpid()}-{uuid.uuid4().hex[:8]}").touch()
     if text == hang_on and first:
         time.sleep(60)
+
+
+@dataclass(frozen=True)
+class OtherToneLoader:
+    """Loads, in a Ray worker, an engine that differs from the driver's: another version, or
+    none at all (`fail`)."""
+
+    fail: bool = False
+
+    def __call__(self, cpus: int | None) -> ToneEngine:
+        if self.fail:
+            raise EngineUnavailable("the tone model is missing on this node")
+        return ToneEngine(version="2")

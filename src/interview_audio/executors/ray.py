@@ -128,6 +128,7 @@ class RayExecutor:
         ray = _import_ray()
         owns_ray = _connect(ray, options.ray_address)
         marker = _write_marker(store, options.shared_cache)
+        workers: list[Any] = []
         try:
             room = _room_for(ray, options)
             count = min(options.jobs or room, room)
@@ -148,12 +149,15 @@ class RayExecutor:
                 # worker's own `jobs`, reported by ready().
                 max_concurrency=_MAX_CONCURRENCY,
             )
-            workers = [
-                actor.remote(loader, options.worker_cpus, str(store.root), marker.name)
-                for _ in range(count)
-            ]
+            for _ in range(count):
+                workers.append(
+                    actor.remote(loader, options.worker_cpus, str(store.root), marker.name)
+                )
             infos = [_ready(ray, worker, engine) for worker in workers]
         except BaseException:
+            for worker in workers:
+                with contextlib.suppress(Exception):
+                    ray.kill(worker, no_restart=True)
             marker.unlink(missing_ok=True)
             if owns_ray:
                 ray.shutdown()
@@ -250,7 +254,8 @@ def _connect(ray: ModuleType, address: str | None) -> bool:
         )
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
         hint = (
-            "start one with `ray start --head` or give --ray-address ray://HOST:10001"
+            "check that it runs (`ray status` on its head node) and is reachable from here, or "
+            "leave out --ray-address to start a local instance"
             if address
             else "check `ray status`, or pass --ray-address of a running cluster"
         )
