@@ -7,11 +7,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mutagen.mp3 import MP3
 from typer.testing import CliRunner
 
+from interview_audio import render as render_module
 from interview_audio.cli import app
 from interview_audio.episode import Episode
 from interview_audio.errors import ParseError
@@ -81,11 +83,21 @@ def test_collect_sources_walks_folders_once_and_skips_output_and_hidden(tmp_path
     assert found == [good[1], good[0], edited, SAMPLE]
 
 
-def test_a_failing_article_does_not_stop_the_others(tmp_path: Path) -> None:
+def test_a_failing_article_does_not_stop_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "articles"
     good = articles(folder)
     bad = folder / "c-notes.txt"
     bad.write_text("这不是访谈，只是一段随便写的文字。", encoding="utf-8")
+    rebuilds: list[Path] = []
+    rebuild = render_module.rebuild_library
+
+    def counted(output: Path, *args: Any) -> Any:
+        rebuilds.append(output)
+        return rebuild(output, *args)
+
+    monkeypatch.setattr(render_module, "rebuild_library", counted)
     recorder = Recorder()
     batch = render_many([folder], options(tmp_path), recorder)
 
@@ -103,6 +115,10 @@ def test_a_failing_article_does_not_stop_the_others(tmp_path: Path) -> None:
     assert {r.source for r in recorder.results} == {*good, bad}
     assert recorder.lines == sum(e.stats.lines for e in recorder.episodes) == 12
     assert recorder.threads == {threading.main_thread().name}
+    # The feed and the library page: rebuilt once, at the end, with both episodes.
+    assert rebuilds == [tmp_path / "out"]
+    feed = (tmp_path / "out" / "feed.xml").read_text(encoding="utf-8")
+    assert "对话：慢跑的意义" in feed and "访谈：一家小书店的二十年" in feed
 
 
 def test_fail_fast_stops_at_the_first_failure(tmp_path: Path) -> None:
