@@ -37,7 +37,8 @@ import psutil
 from interview_audio.engines import load_engine
 from interview_audio.engines.base import EngineOptions
 from interview_audio.episode import plan_episode, with_chapters
-from interview_audio.script import Script, dump_yaml, read_script
+from interview_audio.parse import read_script
+from interview_audio.script import Script, dump_yaml
 from interview_audio.voices import cast_voices, load_voices
 
 ROOT = Path(__file__).resolve().parents[1]

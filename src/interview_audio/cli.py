@@ -689,7 +689,10 @@ def _print_summary(batch: BatchReport, dry_run: bool) -> None:
         elif report is not None and report.skipped:
             typer.echo(f"  ok       {result.source} → {report.folder} (unchanged, skipped)")
         elif report is not None and dry_run:
-            typer.echo(f"  planned  {result.source} → {report.folder}: {_plan_line(report.plan)}")
+            typer.echo(
+                f"  planned  {result.source} → {report.folder}: {_plan_line(report.plan)}, "
+                f"about {_clock(report.estimate)}"
+            )
         elif report is not None:
             typer.echo(
                 f"  ok       {result.source} → {report.folder} ({_clock(report.duration)}, "

@@ -9,6 +9,7 @@ being synthesized. An article that cannot be rendered fails alone, unless `fail_
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -42,6 +43,9 @@ from interview_audio.voices import load_voices
 log = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".txt", ".md")
+# Episodes assembled at once on this machine (each streams, about 300 MB): with a fast engine,
+# or many Ray workers, assembly is what the batch waits for, so it gets the cores too.
+FINISHERS = max(1, min(4, os.cpu_count() or 1))
 SCRIPT_NAME = "script.yaml"
 
 
@@ -268,8 +272,8 @@ def _synthesize_and_finish(
     reporter: Reporter,
     record: Callable[[EpisodeResult], None],
 ) -> None:
-    """Synthesize every episode's lines through one queue; finish each episode on a thread of
-    its own as soon as its lines are ready, so synthesis never waits for assembly."""
+    """Synthesize every episode's lines through one queue; finish each episode on a finishing
+    thread as soon as its lines are ready, so synthesis never waits for assembly."""
     executor = open_executor(
         options.executor,
         engine,
@@ -286,7 +290,7 @@ def _synthesize_and_finish(
     queue = LineQueue(executor, cache, engine.identity, fail_fast=options.fail_fast)
     for item in todo:
         queue.add(item.episode.plan.lines)
-    finisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finish")
+    finisher = ThreadPoolExecutor(max_workers=FINISHERS, thread_name_prefix="finish")
     finishing: list[Future[None]] = []
     fatal: list[InterviewAudioError] = []
     lock = threading.Lock()
