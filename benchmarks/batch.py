@@ -2,7 +2,7 @@
 
     pip install -e ".[bench,ray]"
     python benchmarks/batch.py --engine espeak            # a few minutes
-    python benchmarks/batch.py --engine kokoro --chars 250  # about an hour on 2 cores
+    python benchmarks/batch.py --engine kokoro --chars 120  # about half an hour, quiet
 
 The four articles are consecutive slices of the seed's dialogue (about --chars characters of
 speech each), written as script.yaml files into a scratch folder. Every run starts from an
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -122,8 +123,17 @@ def render_command(work: Path, name: str, engine: str, *extra: str) -> list[str]
     ]
 
 
+def episodes_audio(output: Path) -> float:
+    """Seconds of audio in every finished episode under `output` (from episode.json)."""
+    return sum(
+        float(json.loads(path.read_text(encoding="utf-8"))["duration"])
+        for path in output.glob("*/episode.json")
+    )
+
+
 def engine_costs(engine_name: str, paths: list[Path]) -> tuple[int, float, float]:
-    """Lines, audio seconds and wall seconds of the engine alone over every line, warm."""
+    """Lines, audio seconds and wall seconds of the engine alone over the lines of `paths`,
+    warm (one line spoken first, outside the timing)."""
     config = load_voices(None)
     engine = load_engine(engine_name, EngineOptions())
     lines = []
@@ -188,28 +198,32 @@ def main() -> None:
         work = Path(scratch)
         folder = work / "articles"
         paths = write_articles(read_script(args.source), args.chars, folder)
-        lines, audio, bare = engine_costs(args.engine, paths)
+        # The first article is enough for the engine's cost per line; all four give the total
+        # audio the runs below are compared with.
+        lines, first_audio, bare = engine_costs(args.engine, paths[:1])
         print(
-            f"engine alone     {lines} lines, {audio / 60:.1f} min audio: {bare:.1f} s "
-            f"({bare / lines:.3f} s per line, RTF {bare / audio:.3f})",
+            f"engine alone     first article, {lines} lines, {first_audio / 60:.1f} min audio: "
+            f"{bare:.1f} s ({bare / lines:.3f} s per line, RTF {bare / first_audio:.3f})",
             flush=True,
         )
+        audio = 0.0
         runs = {
-            "one by one": [render_command(work, "single", args.engine, str(p)) for p in paths],
-            "batch -j 1": [render_command(work, "j1", args.engine, str(folder), "-j", "1")],
-            "batch -j 2": [render_command(work, "j2", args.engine, str(folder), "-j", "2")],
-            "ray 2 workers": [
-                render_command(
-                    work, "ray", args.engine, str(folder), "--executor", "ray", "-j", "2"
-                )
-            ],
+            "one by one": ("single", [(str(path),) for path in paths]),
+            "batch -j 1": ("j1", [(str(folder), "-j", "1")]),
+            "batch -j 2": ("j2", [(str(folder), "-j", "2")]),
+            "ray 2 workers": ("ray", [(str(folder), "--executor", "ray", "-j", "2")]),
         }
         walls: dict[str, float] = {}
-        for name, commands in runs.items():
+        for name, (where, arguments) in runs.items():
             if name.split()[0] in args.skip:
                 continue
-            wall, cpu, load = run(commands)
+            wall, cpu, load = run(
+                [render_command(work, where, args.engine, *extra) for extra in arguments]
+            )
             walls[name] = wall
+            if not audio:
+                audio = episodes_audio(work / where / "out")
+                print(f"the {ARTICLES} episodes: {audio / 60:.1f} min of audio in all")
             print(
                 f"{name:<16} wall {wall:7.1f} s  CPU {cpu:7.1f} s  "
                 f"utilisation {cpu / wall / cores:5.1%}  RTF {wall / audio:.3f}  ({load})",

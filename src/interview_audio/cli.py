@@ -90,8 +90,6 @@ class _EngineLine(logging.Filter):
     quiet = False
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name.partition(".")[0] == "ray" and record.levelno < logging.ERROR:
-            return False  # Ray's notes about its own set-up: shown with -v only.
         if record.levelno >= logging.WARNING:
             return True
         return not self.quiet and record.name in _SAY_WHERE

@@ -237,7 +237,8 @@ def render_many(
         else:
             todo.append(_Todo(episode, stamp, cover))
 
-    reporter.started(engine.name, [item.episode for item in todo])
+    if options.dry_run or not todo:
+        reporter.started(engine.name, [item.episode for item in todo])
     if options.dry_run:
         for item in todo:
             results[item.episode.source] = EpisodeResult(
@@ -273,7 +274,10 @@ def _synthesize_and_finish(
     record: Callable[[EpisodeResult], None],
 ) -> None:
     """Synthesize every episode's lines through one queue; finish each episode on a finishing
-    thread as soon as its lines are ready, so synthesis never waits for assembly."""
+    thread as soon as its lines are ready, so synthesis never waits for assembly.
+
+    The executor starts first (Ray may take seconds), then the reporter hears the plan.
+    """
     executor = open_executor(
         options.executor,
         engine,
@@ -328,6 +332,7 @@ def _synthesize_and_finish(
 
     cancel = True
     try:
+        reporter.started(engine.name, [item.episode for item in todo])
         queue.run(
             progress=lambda number, segment: reporter.line_done(todo[number].episode, segment),
             ready=ready,

@@ -249,8 +249,9 @@ def _connect(ray: ModuleType, address: str | None) -> bool:
             address=address,
             include_dashboard=False,
             log_to_driver=False,
-            logging_level=logging.WARNING,
-            configure_logging=False,
+            # A local instance is this render's own: Ray's notes about setting it up are noise.
+            logging_level=logging.WARNING if address else logging.ERROR,
+            configure_logging=True,
         )
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
         hint = (
