@@ -40,6 +40,7 @@ from interview_audio.engines.base import EngineOptions
 from interview_audio.episode import plan_episode, with_chapters
 from interview_audio.parse import read_script
 from interview_audio.script import Script, dump_yaml
+from interview_audio.transform import apply_transform
 from interview_audio.voices import cast_voices, load_voices
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,7 +146,8 @@ def engine_costs(engine_name: str, paths: list[Path]) -> tuple[int, float, float
     audio = 0.0
     begin = time.perf_counter()
     for line in lines:
-        audio += engine.synthesize(line.speech, line.voice).duration
+        # As a render does: each voice's transform (if any) applied to what the engine said.
+        audio += apply_transform(engine.synthesize(line.speech, line.voice), line.voice).duration
     return len(lines), audio, time.perf_counter() - begin
 
 
