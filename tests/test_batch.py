@@ -142,8 +142,9 @@ def test_same_titles_get_their_own_folders(tmp_path: Path) -> None:
 def test_interrupted_batch_resumes_and_then_skips_what_is_complete(tmp_path: Path) -> None:
     folder = tmp_path / "articles"
     articles(folder)
-    # Each episode has 6 lines (title, source, then four turns): stopping after 8 lines
-    # leaves the first ready and the second one a third done.
+    # Each episode has 6 lines (title, source, then four turns) and they share the host's two
+    # questions: the 8th line done is the first episode's last, and the interrupt comes before
+    # that episode is assembled. Every line done is in the cache.
     with pytest.raises(KeyboardInterrupt):
         render_many([folder], options(tmp_path), Recorder(stop_after=8))
     join_background()
