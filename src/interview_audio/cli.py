@@ -581,10 +581,9 @@ class _Progress:
         with self.lock:
             if self.single or self.lines >= self.total_lines:
                 label = name.capitalize()
-                if not self.single:
-                    title = episode.title
-                    label += f" {title if len(title) <= 24 else title[:23] + '…'}"
-                self._update(description=label)
+                self._update(
+                    description=label if self.single else f"{label} {_short(episode.title)}"
+                )
 
     def assembling(self, episode: Episode, step: str, done: float, total: float) -> None:
         """One article: the bar follows each pass of the assembly over the minutes of audio.
