@@ -52,6 +52,9 @@ class Recorder:
     def stage(self, episode: Episode, name: str) -> None:
         return None
 
+    def assembling(self, episode: Episode, step: str, done: float, total: float) -> None:
+        return None
+
     def episode_done(self, result: EpisodeResult) -> None:
         self.results.append(result)
 
