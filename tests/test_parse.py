@@ -209,6 +209,8 @@ def test_gb18030_is_detected_not_mangled() -> None:
         ("**加粗**文字", "加粗文字"),
         ("结束<**/details>了", "结束了"),
         ("结束</<br/>details>了", "结束了"),
+        ("结束</· FIN ·details>了", "结束了"),
+        ("a<b and c>d, 1 < 2", "ad, 1 < 2"),
         ('{**{< track-segment start="00:00:00.000" >}}开始', "开始"),
         ("看[链接](https://a.b/c)吧", "看链接吧"),
         ("网址 https://a.b/c?x=1 不念", "网址不念"),

@@ -39,6 +39,9 @@ _BROKEN_IMAGE = re.compile(r"!\[[^\]\n]*\](?:\([^)\n]*\)?)?")
 _BROKEN_LINK = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)?")
 _PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2}){2,}")
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>|<\s*/\s*[A-Za-z][\w:-]*\s*>|<!--.*?-->")
+# What is left of a tag that something else broke (`</· FIN ·details>`, a lone `</`): angle
+# brackets around Latin are never speech.
+_TAG_DEBRIS = re.compile(r"<[/!A-Za-z][^<>。，！？；\n]{0,60}>|<(?=[/!A-Za-z])/?")
 _EMPHASIS = re.compile(r"[*`]+|~~")
 _DASHES = re.compile(r"-{3,}")
 _UNDERSCORE = re.compile(r"_{2,}|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
@@ -154,6 +157,8 @@ def _strip_templates_and_tags(text: str) -> str:
         if stripped == text:
             break
         text = stripped
+    if "<" in text:
+        text = _TAG_DEBRIS.sub("", text)
     return text
 
 
