@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import os
 import sys
+from hashlib import sha256
 from pathlib import Path
 
 import numpy as np
@@ -331,6 +332,26 @@ def test_missing_model_file_is_unavailable(tmp_path: Path) -> None:
     missing = tmp_path / "kokoro-v1.0.onnx"
     with pytest.raises(EngineUnavailable, match="does not exist"):
         KokoroEngine.load(EngineOptions(kokoro_model=missing))
+
+
+def test_a_model_that_is_not_onnx_is_unavailable_at_its_first_line(tmp_path: Path) -> None:
+    """The session is opened when a line needs it (a fully cached render never opens it), so a
+    broken model file is reported then, naming the fix, and nothing is spoken."""
+    broken = tmp_path / "kokoro-v1.0.onnx"
+    broken.write_bytes(b"not an onnx model")
+    engine = KokoroEngine.load(EngineOptions(kokoro_model=broken))
+    assert sha256(b"not an onnx model").hexdigest()[:16] in engine.identity
+    with pytest.raises(EngineUnavailable, match="cannot load the Kokoro model kokoro-v1.0.onnx"):
+        engine.synthesize("你好。", KokoroVoice(style="jm_kumo"))
+
+
+def test_loading_the_engine_opens_no_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kokoro_module, "_models", {})  # not the model other tests spoke with
+    engine = KokoroEngine.load(EngineOptions(jobs=1))
+    session = engine._model.session
+    assert session._session is None  # identity, styles and voices need no session
+    assert engine.identity and engine.voices("zh-CN")
+    assert session._session is None
 
 
 def test_user_voices_files_give_their_style_names(tmp_path: Path) -> None:

@@ -376,3 +376,17 @@ def test_fail_fast_raises_and_starts_nothing_more(tmp_path: Path) -> None:
     with pytest.raises(SynthesisError, match=r"^turn 1 "):
         run_queue([lines, interview(4)], engine, Cache(tmp_path), jobs=1, fail_fast=True)
     assert engine.calls == 3
+
+
+def test_an_engine_that_cannot_run_stops_every_episode(tmp_path: Path) -> None:
+    """EngineUnavailable (a model that will not open) is no one line's fault: the run stops
+    with that message instead of failing each episode in turn."""
+    lines = interview(6)
+
+    def unavailable(text: str) -> None:
+        raise EngineUnavailable("the model cannot be opened; reinstall it.")
+
+    engine = ToneEngine(parallel=1, on_call=unavailable)
+    with pytest.raises(EngineUnavailable, match="cannot be opened"):
+        run_queue([lines, interview(4)], engine, Cache(tmp_path), jobs=1, fail_fast=False)
+    assert engine.calls == 1

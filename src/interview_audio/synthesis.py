@@ -14,7 +14,12 @@ from pathlib import Path
 
 from interview_audio.cache import Cache, CachedAudio, cache_key
 from interview_audio.engines.base import Engine, SentenceTiming
-from interview_audio.errors import EngineError, InterviewAudioError, SynthesisError
+from interview_audio.errors import (
+    EngineError,
+    EngineUnavailable,
+    InterviewAudioError,
+    SynthesisError,
+)
 from interview_audio.executors import ExecutorOptions, open_executor
 from interview_audio.executors.base import Executor, LineJob
 from interview_audio.script import Role
@@ -306,8 +311,11 @@ class LineQueue:
 
 
 def _line_error(line: Line, exc: Exception) -> InterviewAudioError:
-    """Name the line an engine failed on; other project errors (a full disk) pass unchanged."""
-    if isinstance(exc, InterviewAudioError) and not isinstance(exc, EngineError):
+    """Name the line an engine failed on; other project errors (a full disk, an engine that
+    cannot run at all) pass unchanged and stop the whole run."""
+    if isinstance(exc, InterviewAudioError) and (
+        not isinstance(exc, EngineError) or isinstance(exc, EngineUnavailable)
+    ):
         return exc
     detail = str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
     error = SynthesisError(f"{describe(line)}: {detail}")

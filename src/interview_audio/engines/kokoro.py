@@ -256,18 +256,41 @@ class Phonemizer:
 # The model, loaded once per process
 
 
+class _Session:
+    """The ONNX session, made when the first line needs it: a render whose lines are all cached
+    (or a Ray driver that only needs the engine's identity) never pays the seconds and the
+    memory it takes."""
+
+    def __init__(self, source: bytes | str, label: str, threads: int) -> None:
+        self._source: bytes | str | None = source
+        self._label = label
+        self._threads = threads
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._names: tuple[str, str, str] = ("", "", "")
+
+    def get(self) -> tuple[Any, tuple[str, str, str]]:
+        with self._lock:
+            if self._session is None:
+                assert self._source is not None
+                self._session = _open_session(self._source, self._label, self._threads)
+                self._names = _input_names(self._session)
+                self._source = None
+            return self._session, self._names
+
+
 @dataclass(frozen=True)
 class KokoroModel:
-    """A loaded session with its vocab and styles; shared by every engine of the process."""
+    """The model's identity, vocab and styles, and its session made on first use; shared by
+    every engine of the process."""
 
-    session: Any
+    session: _Session
     label: str
     model_sha256: str
     voices_sha256: str
     vocab: Mapping[str, int]
     styles: Mapping[str, FloatArray]
     zh_frontend: str
-    input_names: tuple[str, str, str]
 
 
 _models: dict[tuple[str, str, int], KokoroModel] = {}
@@ -285,7 +308,7 @@ def load_model(model: Path | None, voices: Path | None, threads: int) -> KokoroM
 
 
 def _load_model(model: Path | None, voices: Path | None, threads: int) -> KokoroModel:
-    ort = _need("onnxruntime")
+    _need("onnxruntime")  # missing: say so now, not at the first line
     source: bytes | str
     if model is None:
         source, model_sha, label = _packaged_model()
@@ -299,6 +322,21 @@ def _load_model(model: Path | None, voices: Path | None, threads: int) -> Kokoro
         source, model_sha, label = str(model), _sha256(model), model.name
         vocab = _vocab_beside(model) or _packaged_vocab()
     styles, voices_sha = _load_styles(voices)
+    zh_frontend = "1.1" if "ㄅ" in vocab else "1.0"
+    log.info("Kokoro model %s (%d styles, zh front end %s)", label, len(styles), zh_frontend)
+    return KokoroModel(
+        session=_Session(source, label, threads),
+        label=label,
+        model_sha256=model_sha,
+        voices_sha256=voices_sha,
+        vocab=vocab,
+        styles=styles,
+        zh_frontend=zh_frontend,
+    )
+
+
+def _open_session(source: bytes | str, label: str, threads: int) -> Any:
+    ort = _need("onnxruntime")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -313,24 +351,8 @@ def _load_model(model: Path | None, voices: Path | None, threads: int) -> Kokoro
             f"onnxruntime cannot load the Kokoro model {label} ({exc}); give a Kokoro .onnx "
             f"file or reinstall the packaged one with `{_PACKAGED_INSTALL} --force-reinstall`."
         ) from exc
-    zh_frontend = "1.1" if "ㄅ" in vocab else "1.0"
-    log.info(
-        "Kokoro model %s loaded (%d styles, zh front end %s, %d threads)",
-        label,
-        len(styles),
-        zh_frontend,
-        threads,
-    )
-    return KokoroModel(
-        session=session,
-        label=label,
-        model_sha256=model_sha,
-        voices_sha256=voices_sha,
-        vocab=vocab,
-        styles=styles,
-        zh_frontend=zh_frontend,
-        input_names=_input_names(session),
-    )
+    log.info("Kokoro model %s loaded (%d threads)", label, threads)
+    return session
 
 
 def _packaged_data() -> Any:
@@ -622,9 +644,9 @@ class KokoroEngine:
     def _infer(self, np: Any, phonemes: str, style: FloatArray, speed: float) -> FloatArray:
         ids = [self._model.vocab[c] for c in phonemes]
         row = style[min(len(ids), len(style) - 1)].reshape(1, 256)
-        tokens_name, style_name, speed_name = self._model.input_names
+        session, (tokens_name, style_name, speed_name) = self._model.session.get()
         try:
-            output = self._model.session.run(
+            output = session.run(
                 None,
                 {
                     tokens_name: np.array([[0, *ids, 0]], dtype=np.int64),
