@@ -10,7 +10,9 @@ rules in `RULES`, in order. The order matters: specific readings (dates, years, 
 money, codes such as ``H100``) must claim their digits before the general number rule does.
 
 1. fullwidth   ０-９ ％ ＄ become ASCII, so one set of rules covers both.
-2. emoji       removed.
+2. emoji       removed; so are stage directions in brackets (（笑）, (掌声), （停顿一下）,
+               （想了很久）): they describe the moment, they are not words to say. Captions and
+               the page keep them, as the article wrote them.
 3. multiply    ``3×4``, ``1920x1080`` -> 乘 (before markdown drops the ``*``).
 4. markdown    ``*``, ``#``, `````, ``_`` residue removed (``_`` between letters -> space).
 5. slash       ``/`` between Chinese characters -> 或 (before numbers become Chinese).
@@ -380,9 +382,16 @@ _DASH = r"(?:[-–—~～]{1,2}|到|至)"
 _CURRENCY = r"(?:US|HK)?\$|[¥￥€£]"
 _EMOJI = r"[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F\u200D\u20E3\U000E0020-\U000E007F]"
 
+_STAGE = (
+    r"[（(]\s*(?:全场|现场|观众|众人|两人|双方)?\s*(?:大|苦|轻|微|哈哈)?"
+    r"(?:笑声?|掌声|鼓掌|停顿(?:一下|片刻)?|沉默(?:片刻)?|叹气|思考(?:片刻)?|想了(?:很久|一会儿?|想)|"
+    r"咳嗽|音乐|视频|画外音|哭)\s*[）)]"
+)
+
 RULES: tuple[Rule, ...] = (
     Rule("fullwidth", re.compile(r"[０-９％＄]"), _fullwidth),
     Rule("emoji", re.compile(_EMOJI), _drop),
+    Rule("stage", re.compile(_STAGE), _drop),
     Rule("multiply", re.compile(r"(?<=[0-9])\s*[×*xX]\s*(?=[0-9])"), _multiply),
     Rule(
         "markdown",
