@@ -347,11 +347,21 @@ def test_a_model_that_is_not_onnx_is_unavailable_at_its_first_line(tmp_path: Pat
 
 def test_loading_the_engine_opens_no_session(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kokoro_module, "_models", {})  # not the model other tests spoke with
+    monkeypatch.setattr(kokoro_module, "_frontends", {})
     engine = KokoroEngine.load(EngineOptions(jobs=1))
     session = engine._model.session
     assert session._session is None  # identity, styles and voices need no session
     assert engine.identity and engine.voices("zh-CN")
     assert session._session is None
+    assert kokoro_module._frontends == {}  # nor misaki and jieba's dictionary
+    assert engine.phonemes("你好。")
+    assert list(kokoro_module._frontends) == [engine._model.zh_frontend]
+
+
+def test_missing_misaki_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "misaki.zh", None)
+    with pytest.raises(EngineUnavailable, match="needs misaki: run `pip install"):
+        KokoroEngine.load(EngineOptions())
 
 
 def test_user_voices_files_give_their_style_names(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -154,10 +155,24 @@ def _need(module: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise EngineUnavailable(
-            f"The kokoro engine needs {module.split('.')[0]}: run `{_INSTALL[module]}` "
-            f"(or choose --engine espeak). ({exc})"
-        ) from exc
+        raise _missing(module, exc) from exc
+
+
+def _check_installed(module: str) -> None:
+    """Fail now if a dependency that is imported later (with the first line) is missing."""
+    try:
+        found = importlib.util.find_spec(module)
+    except ImportError as exc:
+        raise _missing(module, exc) from exc
+    if found is None:
+        raise _missing(module, f"No module named {module!r}")
+
+
+def _missing(module: str, reason: object) -> EngineUnavailable:
+    return EngineUnavailable(
+        f"The kokoro engine needs {module.split('.')[0]}: run `{_INSTALL[module]}` "
+        f"(or choose --engine espeak). ({reason})"
+    )
 
 
 def _package_version(name: str) -> str:
@@ -509,7 +524,7 @@ def _chinese_frontend(version_name: str, english: Callable[[str], str]) -> Calla
                 return phonemes
 
             load_jieba()  # misaki segments with jieba: load it quietly, once
-            chinese("你好。")  # builds jieba's dictionary now, not inside the first line
+            chinese("你好。")  # builds jieba's dictionary once, under the lock
             _frontends[version_name] = chinese
         return _frontends[version_name]
 
@@ -564,8 +579,9 @@ class KokoroEngine:
 
     @classmethod
     def load(cls, options: EngineOptions) -> Self:
-        for module in ("numpy", "onnxruntime", "misaki.zh"):
+        for module in ("numpy", "onnxruntime"):
             _need(module)
+        _check_installed("misaki.zh")
         cpus = options.cpus or os.cpu_count() or 1
         jobs = DEFAULT_JOBS if options.jobs is None else max(1, options.jobs)
         if jobs > cpus:
@@ -579,7 +595,11 @@ class KokoroEngine:
         def english(text: str) -> str:
             return english_phonemes(text, espeak)
 
-        chinese = _chinese_frontend(model.zh_frontend, english)
+        def chinese(text: str) -> str:
+            # misaki and jieba's dictionary load with the first line (about 2 s), so a render
+            # with every line cached never waits for them.
+            return _chinese_frontend(model.zh_frontend, english)(text)
+
         return cls(model, Phonemizer(chinese, espeak, model.vocab), jobs, espeak.version)
 
     @property
