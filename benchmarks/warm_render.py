@@ -4,10 +4,12 @@
     python benchmarks/warm_render.py --engine kokoro --minutes 10   # a slice of the seed
 
 The render is the command a user runs (`interview-audio render ARTICLE -q`, a new process,
-imports included) after a first render filled the cache. The bare encode is the same ffmpeg
-encoding the episode's own audio, decoded to 44.1 kHz PCM in a file first, to MP3 at the same
-bit rate, once. Both are timed side by side, alternating, a few times; the load average is
-printed with each pair, because the machine may be shared. The target: render / encode <= 1.5.
+imports included) after a first render filled the cache, with the episode's folder removed
+first: a complete, unchanged episode is skipped, and this measures assembling it again. The
+bare encode is the same ffmpeg encoding the episode's own audio, decoded to 44.1 kHz PCM in a
+file first, to MP3 at the same bit rate, once. Both are timed side by side, alternating, a few
+times; the load average is printed with each pair, because the machine may be shared. The
+target: render / encode <= 1.5.
 Last, one line is edited (as in script.yaml) and the episode rendered again, once: that line
 is synthesized and measured, the rest comes from the cache.
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -131,6 +134,7 @@ def main() -> None:
         encodes: list[float] = []
         for run in range(1, args.repeats + 1):
             before = load()
+            shutil.rmtree(report.folder)
             renders.append(timed(render_command))
             encodes.append(timed(encode_command))
             print(
