@@ -23,7 +23,7 @@ from interview_audio.engines import load_engine
 from interview_audio.engines.base import EngineOptions
 from interview_audio.episode import Episode, plan_episode, with_chapters
 from interview_audio.parse import read_script
-from interview_audio.render import EpisodeResult, RenderOptions, render
+from interview_audio.render import QuietReporter, RenderOptions, render
 from interview_audio.synthesis import Segment, SynthesisPlan
 from interview_audio.transform import apply_transform
 from interview_audio.voices import cast_voices, load_voices
@@ -42,7 +42,7 @@ CHANGES = {
 }
 
 
-class Clock:
+class Clock(QuietReporter):
     """Records when synthesis started and ended inside a render."""
 
     def __init__(self) -> None:
@@ -56,15 +56,6 @@ class Clock:
 
     def line_done(self, episode: Episode, segment: Segment) -> None:
         self.synthesized = time.perf_counter()
-
-    def stage(self, episode: Episode, name: str) -> None:
-        return None
-
-    def episode_done(self, result: EpisodeResult) -> None:
-        return None
-
-    def assembling(self, episode: Episode, step: str, done: float, total: float) -> None:
-        return None
 
 
 def _cpu_seconds() -> float:

@@ -20,6 +20,7 @@ from interview_audio.errors import ParseError
 from interview_audio.finish import MANIFEST
 from interview_audio.render import (
     EpisodeResult,
+    QuietReporter,
     RenderOptions,
     collect_sources,
     render_many,
@@ -30,7 +31,7 @@ from short_articles import articles, write_article
 SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
 
 
-class Recorder:
+class Recorder(QuietReporter):
     """Counts lines per episode, keeps every result, can stop the run like Ctrl-C."""
 
     def __init__(self, stop_after: int | None = None) -> None:
@@ -48,12 +49,6 @@ class Recorder:
         self.lines += 1
         if self.stop_after is not None and self.lines >= self.stop_after:
             raise KeyboardInterrupt
-
-    def stage(self, episode: Episode, name: str) -> None:
-        return None
-
-    def assembling(self, episode: Episode, step: str, done: float, total: float) -> None:
-        return None
 
     def episode_done(self, result: EpisodeResult) -> None:
         self.results.append(result)

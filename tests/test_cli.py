@@ -17,8 +17,7 @@ from interview_audio.cli import app
 from interview_audio.episode import Episode
 from interview_audio.errors import InputError, VoicesError
 from interview_audio.ffmpeg import ffmpeg_exe
-from interview_audio.render import EpisodeResult, RenderOptions, render
-from interview_audio.synthesis import Segment
+from interview_audio.render import QuietReporter, RenderOptions, render
 
 SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
 runner = CliRunner()
@@ -116,24 +115,12 @@ def test_inspect_reads_plain_mp3s(tmp_path: Path, options: Sequence[str]) -> Non
 # --- output checked before synthesis -------------------------------------------------------------
 
 
-class Recorder:
+class Recorder(QuietReporter):
     def __init__(self) -> None:
         self.started_synthesis = False
 
     def started(self, engine: str, episodes: Sequence[Episode]) -> None:
         self.started_synthesis = True
-
-    def line_done(self, episode: Episode, segment: Segment) -> None:
-        return None
-
-    def stage(self, episode: Episode, name: str) -> None:
-        return None
-
-    def assembling(self, episode: Episode, step: str, done: float, total: float) -> None:
-        return None
-
-    def episode_done(self, result: EpisodeResult) -> None:
-        return None
 
 
 def _unwritable_outputs(tmp_path: Path) -> list[Path]:

@@ -13,32 +13,19 @@ from interview_audio.cli import app
 from interview_audio.episode import Episode
 from interview_audio.errors import InputError, VoicesError
 from interview_audio.preview import preview
-from interview_audio.render import EpisodeResult, RenderOptions, render
-from interview_audio.synthesis import Segment
+from interview_audio.render import QuietReporter, RenderOptions, render
 
 SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
 PACKAGED = Path(__file__).parents[1] / "src" / "interview_audio" / "data" / "voices.yaml"
 runner = CliRunner()
 
 
-class CastRecorder:
+class CastRecorder(QuietReporter):
     def __init__(self) -> None:
         self.cast: tuple[str, ...] = ()
 
     def started(self, engine: str, episodes: Sequence[Episode]) -> None:
         self.cast = episodes[0].cast
-
-    def line_done(self, episode: Episode, segment: Segment) -> None:
-        return None
-
-    def stage(self, episode: Episode, name: str) -> None:
-        return None
-
-    def assembling(self, episode: Episode, step: str, done: float, total: float) -> None:
-        return None
-
-    def episode_done(self, result: EpisodeResult) -> None:
-        return None
 
 
 def render_cast(tmp_path: Path, voices: Path | None = None) -> dict[str, str]:

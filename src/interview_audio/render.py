@@ -128,7 +128,9 @@ class Reporter(Protocol):
     def episode_done(self, result: EpisodeResult) -> None: ...
 
 
-class _Silent:
+class QuietReporter:
+    """A reporter that hears nothing: subclass it to hear only the events you need."""
+
     def started(self, engine: str, episodes: Sequence[Episode]) -> None:
         return None
 
@@ -173,7 +175,7 @@ def render_many(
     the same command again after an interrupt or a failure only does what is missing.
     """
     options = options or RenderOptions()
-    reporter = reporter or _Silent()
+    reporter = reporter or QuietReporter()
     sources = collect_sources(paths, options.output)
     covers = options.cache_dir or default_cache_dir()
     if not options.dry_run:
