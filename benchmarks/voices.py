@@ -65,9 +65,9 @@ from intelligibility import (  # noqa: E402 (the benchmark's sibling, found thro
 from interview_audio.cache import Cache, cache_key, default_cache_dir
 from interview_audio.engines import load_engine
 from interview_audio.engines.base import Engine, EngineOptions, Speech
+from interview_audio.episode import plan_episode, with_chapters
 from interview_audio.errors import InterviewAudioError
 from interview_audio.parse import read_article
-from interview_audio.render import plan_episode, with_chapters
 from interview_audio.script import Role
 from interview_audio.speech import split_sentences, to_speech
 from interview_audio.transform import PITCH_CEILING, PITCH_FLOOR, apply_transform
