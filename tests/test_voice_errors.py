@@ -135,3 +135,24 @@ def test_suggestions() -> None:
     assert suggest("x", ["f3", "m3"]) == "choose from f3, m3."  # a short list is given whole
     assert suggest("qqqq", [f"voice{n}" for n in range(50)]) == ""
     assert suggest("voice7x", [f"voice{n}" for n in range(50)]).startswith("did you mean voice7")
+
+
+def test_voices_lists_what_each_entry_sounds_like_on_the_engine(tmp_path: Path) -> None:
+    """Transforms and genders are part of a voice, so `voices` shows them next to who uses it."""
+    path = tmp_path / "voices.yaml"
+    path.write_text(
+        VOICES.replace(
+            "  espeak: {variant: cmn+f3}",
+            "  espeak: {variant: cmn+f3, transform: {formants: +12%, median_pitch: 220Hz}}\n"
+            "  gender: female",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    args = ["voices", "--engine", "espeak", "--voices", str(path)]
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})  # one table row per line
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
+    assert "female" in rows["narrator"]
+    assert "cmn+f3 rate 175 pitch 50, formants +12% median_pitch 220Hz" in rows["narrator"]
+    assert "cmn+m3" in rows["host (default)"] and "cmn+f4" in rows["pool #2"]

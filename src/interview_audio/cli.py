@@ -275,7 +275,7 @@ def voices_command(
 
     from interview_audio.engines import select_engine
     from interview_audio.engines.base import EngineOptions
-    from interview_audio.voices import load_voices, voice_users
+    from interview_audio.voices import configured_voices, load_voices, voice_label, voice_users
 
     config = _run(lambda: load_voices(voices))
     loaded = _run(
@@ -293,12 +293,22 @@ def voices_command(
         table.add_row(
             info.name, info.gender, info.locale, info.notes, ", ".join(users.get(info.name, ()))
         )
-    Console().print(table)
+    console = Console()
+    console.print(table)
     if not offered:
         typer.echo(
             f"{loaded.name} offers no voices"
             + (f" for {locale}; leave out --locale to see them all." if locale else ".")
         )
+    # What each entry of voices.yaml sounds like on this engine, transforms included.
+    cast = Table(title=f"{config.source}, on {loaded.name}")
+    for column in ("who", "gender", "voice"):
+        cast.add_column(column)
+    for entry in configured_voices(config, loaded.name):
+        cast.add_row(
+            entry.who, entry.gender.value if entry.gender else "", voice_label(entry.voice)
+        )
+    console.print(cast)
 
 
 @app.command("preview")
