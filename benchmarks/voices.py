@@ -23,8 +23,13 @@ Engine clips are kept in the product's audio cache (untransformed; transforms ar
 fly), so a second run with other transforms synthesizes nothing new.
 
 Needs the benchmark extras: pip install torch (a CPU build), then pip install -e '.[bench]'
+Praat's PSOLA draws random pulses in unvoiced stretches; the product seeds it before each line,
+so a transformed line is always the same, but which seed it is decides a little of how well
+Whisper hears it. --praat-seeds N scores each transformed voice over N seeds (mean and median of
+all its sentences under every seed), so a choice between voices does not rest on one draw.
+
 Run: python benchmarks/voices.py [--voices FILE] [--engine kokoro|espeak] [--limit N] [--no-seed]
-         [--methods] [--cache-dir DIR]
+         [--praat-seeds N] [--methods] [--cache-dir DIR]
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ from intelligibility import (  # noqa: E402 (the benchmark's sibling, found thro
     read_sentences,
 )
 
+from interview_audio import transform as transform_module
 from interview_audio.cache import Cache, cache_key, default_cache_dir
 from interview_audio.engines import load_engine
 from interview_audio.engines.base import Engine, EngineOptions, Speech
@@ -70,7 +76,7 @@ from interview_audio.errors import InterviewAudioError
 from interview_audio.parse import read_article
 from interview_audio.script import Role
 from interview_audio.speech import split_sentences, to_speech
-from interview_audio.transform import PITCH_CEILING, PITCH_FLOOR, apply_transform
+from interview_audio.transform import PITCH_CEILING, PITCH_FLOOR, PRAAT_SEED, apply_transform
 from interview_audio.voices import (
     KokoroVoice,
     Voice,
@@ -166,13 +172,13 @@ class Judge:
         heard = self.listener.transcribe(clip, max_tokens=tokens)
         return edit_distance(expected, self.normalizer.chinese(heard)), len(expected)
 
-    def cer(self, references: Sequence[str], clips: Sequence[Speech]) -> tuple[float, float]:
-        """Mean and median per-sentence CER (as intelligibility.py reports them)."""
+    def rates(self, references: Sequence[str], clips: Sequence[Speech]) -> list[float]:
+        """Per-sentence CER (as intelligibility.py computes it)."""
         rates = []
         for reference, clip in zip(references, clips, strict=True):
             edits, length = self.errors(reference, clip)
             rates.append(edits / length if length else 0.0)
-        return statistics.fmean(rates), statistics.median(rates)
+        return rates
 
     def pooled_cer(self, references: Sequence[str], clips: Sequence[Speech]) -> float:
         edits = length = 0
@@ -221,17 +227,36 @@ def cast_list(config: VoicesConfig, engine: str) -> list[tuple[str, str, Voice]]
 
 
 def measure(
-    studio: Studio, judge: Judge, sentences: Sequence[str], config: VoicesConfig, engine: str
+    studio: Studio,
+    judge: Judge,
+    sentences: Sequence[str],
+    config: VoicesConfig,
+    engine: str,
+    praat_seeds: int = 1,
 ) -> list[Measured]:
+    """Each voice's pitch, identity and CER; a transformed voice's CER over `praat_seeds` seeds
+    of Praat's generator (PSOLA's unvoiced pulses are random), its pitch and identity at the
+    product's seed."""
     spoken = [to_speech(sentence, config.lexicon) for sentence in sentences]
     results = []
     for name, gender, voice in cast_list(config, engine):
         _log(f"{name}: {voice_label(voice)}")
+        rates: list[float] = []
+        for seed in range(PRAAT_SEED, PRAAT_SEED + (praat_seeds if voice.transform else 1)):
+            transform_module.PRAAT_SEED = seed
+            clips = [studio.say(text, voice) for text in spoken]
+            rates.extend(judge.rates(sentences, clips))
+        transform_module.PRAAT_SEED = PRAAT_SEED
         clips = [studio.say(text, voice) for text in spoken]
-        cer, median_cer = judge.cer(sentences, clips)
         results.append(
             Measured(
-                name, gender, voice, judge.median_f0(clips), cer, median_cer, judge.embed(clips)
+                name,
+                gender,
+                voice,
+                judge.median_f0(clips),
+                statistics.fmean(rates),
+                statistics.median(rates),
+                judge.embed(clips),
             )
         )
     return results
@@ -346,7 +371,7 @@ def compare_methods(studio: Studio, judge: Judge, sentences: Sequence[str]) -> N
         originals = [studio.base(sentence, voice) for sentence in sentences]
         reference = judge.embed(originals)
         original_f0 = judge.median_f0(originals)
-        cer, _ = judge.cer(sentences, originals)
+        cer = statistics.fmean(judge.rates(sentences, originals))
         print(
             f"| {style} {speed:g} | none | - | 1.000 | {original_f0:.0f} Hz | {cer:.3f} | - | - |"
         )
@@ -360,7 +385,7 @@ def compare_methods(studio: Studio, judge: Judge, sentences: Sequence[str]) -> N
                 cepstral_distortion(original, change(clip, back))
                 for original, clip in zip(originals, changed, strict=True)
             )
-            cer, _ = judge.cer(sentences, changed)
+            cer = statistics.fmean(judge.rates(sentences, changed))
             similarity = float(judge.embed(changed) @ reference)
             print(
                 f"| {style} {speed:g} | {describe(transform)} | {method} | {similarity:.3f} "
@@ -432,6 +457,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-seed", action="store_true", help="skip the seed opening")
     parser.add_argument("--methods", action="store_true", help="compare Praat with WORLD")
     parser.add_argument(
+        "--praat-seeds",
+        type=int,
+        default=1,
+        help="score each transformed voice over this many seeds of Praat's generator",
+    )
+    parser.add_argument(
         "--cache-dir",
         type=Path,
         default=None,
@@ -458,7 +489,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(str(exc))
     studio = Studio(engine, Cache(args.cache_dir or default_cache_dir()))
     judge = Judge()
-    results = measure(studio, judge, sentences, config, args.engine)
+    results = measure(studio, judge, sentences, config, args.engine, args.praat_seeds)
     opening = (
         None
         if args.no_seed or not SEED.is_file()

@@ -36,7 +36,8 @@ _lock = threading.Lock()
 # PSOLA draws random pulses where the voice is unvoiced: seeded before each line, the same line
 # always comes out the same (else a transformed voice sounds, and scores, a little different on
 # every run).
-_SEED = "random_initializeWithSeedUnsafelyButPredictably (1)"
+# (benchmarks/voices.py --praat-seeds varies it to see how much a voice's score owes to chance).
+PRAAT_SEED = 1
 
 
 def transform_identity() -> str:
@@ -78,7 +79,7 @@ def transform_pcm(pcm: bytes, sample_rate: int, transform: VoiceTransform) -> by
     call = parselmouth.praat.call
     try:
         with _lock:
-            parselmouth.praat.run(_SEED)
+            parselmouth.praat.run(f"random_initializeWithSeedUnsafelyButPredictably ({PRAAT_SEED})")
             sound = parselmouth.Sound(samples, sampling_frequency=sample_rate)
             if transform.formants or transform.median_pitch is not None:
                 sound = call(
