@@ -35,8 +35,7 @@ _INSTALL = "pip install praat-parselmouth"
 _lock = threading.Lock()
 # PSOLA draws random pulses where the voice is unvoiced: seeded before each line, the same line
 # always comes out the same (else a transformed voice sounds, and scores, a little different on
-# every run).
-# (benchmarks/voices.py --praat-seeds varies it to see how much a voice's score owes to chance).
+# every run). `benchmarks/voices.py --praat-seeds` varies it to see what a score owes to chance.
 PRAAT_SEED = 1
 
 
