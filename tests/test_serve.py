@@ -238,3 +238,31 @@ def test_serve_stops_cleanly_on_ctrl_c(listening_output: Rendered) -> None:
     assert process.returncode == 0
     assert "Stopped." in out
     assert "Traceback" not in err
+
+
+def test_shared_on_all_addresses_the_feed_points_where_the_phone_asked(
+    listening_output: Rendered,
+) -> None:
+    """`--host 0.0.0.0`: a phone reaches the computer by its LAN address, and every link in the
+    feed must use that address (the Host header), never 0.0.0.0. Requests go to loopback; the
+    LAN address is only a header (192.0.2.x is reserved for documentation)."""
+    server = make_server(listening_output.output, "0.0.0.0", 0)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+    )
+    thread.start()
+    try:
+        assert server.url.startswith("http://0.0.0.0:")
+        lan = f"192.0.2.10:{server.server_port}"
+        status, _, body = get(server, "/feed.xml", {"Host": lan})
+        assert status == 200
+        feed = body.decode("utf-8")
+        links = [part.split('"')[0] for part in feed.split('url="')[1:]]
+        assert links and all(link.startswith(f"http://{lan}/") for link in links)
+        assert "0.0.0.0" not in feed and "127.0.0.1" not in feed
+        enclosure = links[0].removeprefix(f"http://{lan}")
+        status, headers, _ = get(server, enclosure, {"Host": lan, "Range": "bytes=0-99"})
+        assert status == 206 and headers["content-length"] == "100"
+    finally:
+        server.shutdown()
+        server.server_close()
