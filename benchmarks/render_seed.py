@@ -35,10 +35,16 @@ SEED = ROOT.parent / "shared" / "seed" / "000_79d8b0fa45fee915.txt"
 CHANGES = {
     "kokoro": (
         "主持人安德鲁",
-        "kokoro: {style: jm_kumo, speed: 1.2}",
-        "kokoro: {style: jm_kumo, speed: 1.25}",
+        "    gender: male\n    edge: {voice: zh-CN-YunyangNeural}\n    kokoro: {style: jm_kumo, "
+        "speed: 1.2,",
+        "    gender: male\n    edge: {voice: zh-CN-YunyangNeural}\n    kokoro: {style: jm_kumo, "
+        "speed: 1.25,",
     ),
-    "espeak": ("山姆·奥特曼", "espeak: {variant: cmn+m1}", "espeak: {variant: cmn+m1, pitch: 40}"),
+    "espeak": (
+        "山姆·奥特曼",
+        "135Hz}}\n    espeak: {variant: cmn+m1}\n  # 安德鲁",
+        "135Hz}}\n    espeak: {variant: cmn+m1, pitch: 40}\n  # 安德鲁",
+    ),
 }
 
 
