@@ -38,22 +38,37 @@ def scaled_article(text: str, times: int) -> str:
     return head + marker + "".join(copies) + "## " + tail
 
 
-def peak_tree_rss(command: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    """Run `command`; return (wall seconds, peak RSS of the process tree in MiB, exit code)."""
+def _anonymous(process: psutil.Process) -> int:
+    """Resident memory not backed by a file (heap, stacks): RSS also counts the pages of files
+    a process maps, such as the episode's MP3 while its chapters are cut from it."""
+    try:
+        with open(f"/proc/{process.pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def peak_tree_rss(command: list[str], env: dict[str, str]) -> tuple[float, float, float, int]:
+    """Run `command`; return (wall seconds, peak RSS and peak anonymous RSS of the process tree
+    in MiB, exit code)."""
     begin = time.perf_counter()
     process = psutil.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
+    peak = peak_anonymous = 0
     while process.poll() is None:
         try:
-            tree = [process, *process.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            tree = [p for p in (process, *process.children(recursive=True)) if p.is_running()]
+            peak = max(peak, sum(p.memory_info().rss for p in tree))
+            peak_anonymous = max(peak_anonymous, sum(_anonymous(p) for p in tree))
         except psutil.Error:
             pass
         time.sleep(0.1)
     if process.returncode:
         assert process.stderr is not None
         print(process.stderr.read().decode(errors="replace"), file=sys.stderr)
-    return time.perf_counter() - begin, peak / 2**20, process.returncode
+    return time.perf_counter() - begin, peak / 2**20, peak_anonymous / 2**20, process.returncode
 
 
 def main() -> None:
@@ -65,7 +80,7 @@ def main() -> None:
         raise SystemExit(f"The seed article is not at {SEED}.")
     text = SEED.read_text(encoding="utf-8")
     print(f"{args.engine}, {os.cpu_count()} cores; peak RSS of render + ffmpeg processes")
-    print(f"{'scale':>5} {'audio':>9} {'wall':>8} {'peak RSS':>10}")
+    print(f"{'scale':>5} {'audio':>9} {'wall':>8} {'peak RSS':>10} {'anonymous':>10}")
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         for scale in (int(s) for s in args.scales.split(",")):
@@ -77,14 +92,17 @@ def main() -> None:
                 "--engine", args.engine, "-o", str(out), "--cache-dir", str(work / "cache"),
             ]  # fmt: skip
             env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-            wall, peak, code = peak_tree_rss(command, env)
+            wall, peak, anonymous, code = peak_tree_rss(command, env)
             if code:
                 raise SystemExit(f"render failed at {scale}x (exit {code})")
             from mutagen.mp3 import MP3
 
             (episode,) = out.glob("*/episode.mp3")
             minutes = MP3(episode).info.length / 60
-            print(f"{scale:>4}x {minutes:>7.1f} m {wall:>7.1f} s {peak:>8.0f} MiB")
+            print(
+                f"{scale:>4}x {minutes:>7.1f} m {wall:>7.1f} s {peak:>8.0f} MiB "
+                f"{anonymous:>6.0f} MiB"
+            )
 
 
 if __name__ == "__main__":
