@@ -27,6 +27,7 @@ from interview_audio.finish import RenderReport
 from interview_audio.parse import read_script
 from interview_audio.render import EpisodeResult, RenderOptions, render
 from interview_audio.synthesis import Segment, SynthesisPlan
+from interview_audio.tags import read_tags
 from interview_audio.voices import Pauses
 
 SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
@@ -153,6 +154,20 @@ def test_chapter_files_add_up_to_the_episode(rendered: tuple[RenderReport, Path]
     assert str(second["TIT2"]) == "从辞职到立项"
     assert str(second["TRCK"]) == "2/5"
     assert str(second["TALB"]).startswith("对话独立游戏开发者")
+
+
+def test_inspect_gives_each_chapter_file_its_chapter_s_length(
+    rendered: tuple[RenderReport, Path],
+) -> None:
+    """mutagen ignores the encoder delay and padding ffmpeg writes in the LAME tag (a chapter
+    file read ~0.1 s long); inspect reads them."""
+    report, _ = rendered
+    chapters = json.loads((report.folder / "chapters.json").read_text(encoding="utf-8"))
+    files = sorted((report.folder / "chapters").glob("*.mp3"))
+    for chapter, path in zip(chapters["chapters"], files, strict=True):
+        length = chapter["endTime"] - chapter["startTime"]
+        assert read_tags(path).duration == pytest.approx(length, abs=0.002), path.name
+    assert read_tags(report.folder / "episode.mp3").duration == pytest.approx(report.duration)
 
 
 def test_tagged_chapter_files_play_the_episode_s_own_samples(

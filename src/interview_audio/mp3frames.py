@@ -79,6 +79,10 @@ class Mp3Stream:
         """How many samples a decoder that honours the LAME tag puts out."""
         return len(self.offsets) * self.format.samples_per_frame - self.delay - self.padding
 
+    @property
+    def seconds(self) -> float:
+        return self.samples / self.format.sample_rate
+
 
 def read_stream(path: Path) -> Mp3Stream:
     """Find the frames of an MP3 with a Xing/Info frame and a LAME tag (what ffmpeg writes)."""

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from interview_audio.errors import InputError, RenderError
 from interview_audio.files import atomic_path
+from interview_audio.mp3frames import read_stream
 
 log = logging.getLogger(__name__)
 
@@ -316,6 +317,12 @@ def read_tags(path: Path) -> InspectResult:
             f"{path} is not an MP3 file (no MPEG layer III audio where it should begin); "
             "give an MP3, such as the episode.mp3 that render wrote."
         )
+    try:
+        # Exact for what render writes: mutagen ignores the delay and padding in ffmpeg's LAME
+        # tag, and reads a chapter file about 0.1 s long.
+        duration = read_stream(path).seconds
+    except RenderError:
+        duration = float(info.length)
     tags = audio.tags
     pairs: list[tuple[str, str]] = []
     chapters: tuple[ChapterMark, ...] = ()
@@ -326,7 +333,7 @@ def read_tags(path: Path) -> InspectResult:
         chapters = _chapters(tags)
     return InspectResult(
         path=path,
-        duration=float(info.length),
+        duration=duration,
         sample_rate=int(info.sample_rate),
         channels=int(info.channels),
         bitrate=int(info.bitrate),
