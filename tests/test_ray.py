@@ -28,7 +28,7 @@ ray = pytest.importorskip("ray", reason='Ray is not installed: pip install -e ".
 import tone_engine  # noqa: E402
 from interview_audio.cache import Cache  # noqa: E402
 from interview_audio.errors import ExecutorError, ParseError  # noqa: E402
-from interview_audio.executors import ExecutorOptions, open_executor  # noqa: E402
+from interview_audio.executors import ExecutorOptions, RayOptions, open_executor  # noqa: E402
 from interview_audio.finish import RenderReport  # noqa: E402
 from interview_audio.render import RenderOptions, render_many  # noqa: E402
 from interview_audio.synthesis import LineQueue, Segment  # noqa: E402
@@ -76,7 +76,8 @@ def test_batch_through_ray_matches_the_local_executor(
     # in the same order: one new Ray worker, and the local executor in a new process.
     # Audio comes back through Ray's object store here (the kill test uses the shared cache).
     on_ray = render_many(
-        [folder], options(tmp_path / "ray", executor="ray", jobs=1, ray_shared_cache=False)
+        [folder],
+        options(tmp_path / "ray", executor="ray", jobs=1, ray=RayOptions(shared_cache=False)),
     )
     assert "Ray: 1 worker(s)" in caplog.text and "0 writing the shared cache" in caplog.text
     with multiprocessing.get_context("spawn").Pool(1) as pool:

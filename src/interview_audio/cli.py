@@ -453,6 +453,7 @@ def render_command(
     stop the others; the summary lists each one and the exit code is 1 if any failed. Run the
     same command again to finish what is missing: complete episodes are skipped.
     """
+    from interview_audio.executors import RayOptions
     from interview_audio.render import RenderOptions, render_many
 
     single = len(articles) == 1 and not articles[0].is_dir()
@@ -474,9 +475,9 @@ def render_command(
         strict=strict,
         fail_fast=fail_fast or single,
         executor=executor,
-        ray_address=ray_address,
-        ray_worker_cpus=ray_worker_cpus,
-        ray_worker_gpus=ray_worker_gpus,
+        ray=RayOptions(
+            address=ray_address, worker_cpus=ray_worker_cpus, worker_gpus=ray_worker_gpus
+        ),
     )
     _ENGINE_LINE.quiet = quiet
     with _Progress(quiet, single) as progress:

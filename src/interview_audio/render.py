@@ -24,7 +24,7 @@ from interview_audio.engines import EngineSpec, select_engine
 from interview_audio.engines.base import Engine, EngineOptions
 from interview_audio.episode import Episode, prepare_episode
 from interview_audio.errors import InputError, InterviewAudioError
-from interview_audio.executors import ExecutorOptions, open_executor
+from interview_audio.executors import ExecutorOptions, RayOptions, open_executor
 from interview_audio.executors.base import EngineLoader
 from interview_audio.feed import FeedOptions, load_feed_options
 from interview_audio.files import check_writable
@@ -54,7 +54,7 @@ class RenderOptions:
     """Per-run choices (flags); voice identity stays in voices.yaml.
 
     `jobs` is lines at once on the local executor and workers on Ray; each Ray worker reserves
-    `ray_worker_cpus` CPUs and `ray_worker_gpus` GPUs (see `ExecutorOptions`).
+    `ray.worker_cpus` CPUs and `ray.worker_gpus` GPUs (see `RayOptions`).
     """
 
     output: Path = Path("output")
@@ -76,10 +76,7 @@ class RenderOptions:
     feed: FeedOptions | None = None
     fail_fast: bool = False
     executor: str = "local"
-    ray_address: str | None = None
-    ray_worker_cpus: int = 1
-    ray_worker_gpus: float = 0.0
-    ray_shared_cache: bool | None = None
+    ray: RayOptions = RayOptions()
 
 
 @dataclass(frozen=True)
@@ -285,13 +282,7 @@ def _synthesize_and_finish(
         engine,
         loader,
         cache if cache is not None else scratch_cache(),
-        ExecutorOptions(
-            jobs=options.jobs,
-            ray_address=options.ray_address,
-            worker_cpus=options.ray_worker_cpus,
-            worker_gpus=options.ray_worker_gpus,
-            shared_cache=options.ray_shared_cache,
-        ),
+        ExecutorOptions(jobs=options.jobs, ray=options.ray),
     )
     queue = LineQueue(executor, cache, engine.identity, fail_fast=options.fail_fast)
     for item in todo:

@@ -12,9 +12,23 @@ import importlib
 from interview_audio.cache import Cache
 from interview_audio.engines.base import Engine
 from interview_audio.errors import InputError
-from interview_audio.executors.base import EngineLoader, Executor, ExecutorOptions, LineJob
+from interview_audio.executors.base import (
+    EngineLoader,
+    Executor,
+    ExecutorOptions,
+    LineJob,
+    RayOptions,
+)
 
-__all__ = ["CHOICES", "EXECUTORS", "Executor", "ExecutorOptions", "LineJob", "open_executor"]
+__all__ = [
+    "CHOICES",
+    "EXECUTORS",
+    "Executor",
+    "ExecutorOptions",
+    "LineJob",
+    "RayOptions",
+    "open_executor",
+]
 
 # name -> "module:Class"; each class has `start(engine, loader, store, options) -> Executor`.
 EXECUTORS: dict[str, str] = {

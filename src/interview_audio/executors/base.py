@@ -17,21 +17,31 @@ EngineLoader = Callable[[int | None], Engine]
 
 
 @dataclass(frozen=True)
+class RayOptions:
+    """Per-run choices for the Ray executor (flags, never voices.yaml).
+
+    `address` is the cluster's (None: a local instance for this render). Each worker reserves
+    `worker_cpus` CPUs (its engine uses that many cores) and `worker_gpus` GPUs.
+    `shared_cache`: None lets each worker find out whether it sees the cache directory and
+    write there; False sends all audio back through Ray's object store.
+    """
+
+    address: str | None = None
+    worker_cpus: int = 1
+    worker_gpus: float = 0.0
+    shared_cache: bool | None = None
+
+
+@dataclass(frozen=True)
 class ExecutorOptions:
     """Per-run choices of where lines are synthesized (flags, never voices.yaml).
 
     `jobs` is threads for the local executor and workers for Ray (default: the engine's own
-    `jobs` locally; as many workers as the cluster has room for on Ray). Each Ray worker
-    reserves `worker_cpus` CPUs (its engine uses that many cores) and `worker_gpus` GPUs.
-    `shared_cache`: None lets each Ray worker find out whether it sees the cache directory and
-    write there; False sends all audio back through Ray's object store.
+    `jobs` locally; as many workers as the cluster has room for on Ray).
     """
 
     jobs: int | None = None
-    ray_address: str | None = None
-    worker_cpus: int = 1
-    worker_gpus: float = 0.0
-    shared_cache: bool | None = None
+    ray: RayOptions = RayOptions()
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from interview_audio.cache import Cache, CachedAudio
 from interview_audio.engines.base import Engine, Speech
 from interview_audio.errors import EngineError, ExecutorError, InterviewAudioError
-from interview_audio.executors.base import EngineLoader, ExecutorOptions, LineJob, speak
+from interview_audio.executors.base import (
+    EngineLoader,
+    ExecutorOptions,
+    LineJob,
+    RayOptions,
+    speak,
+)
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -121,28 +127,28 @@ class RayExecutor:
     def start(
         cls, engine: Engine, loader: EngineLoader, store: Cache, options: ExecutorOptions
     ) -> Self:
-        if options.ray_address is None and "ray" not in sys.modules:
+        if options.ray.address is None and "ray" not in sys.modules:
             # A local instance serves only this render: keep its traffic on the loopback
             # interface instead of the machine's network address (read when Ray is imported).
             os.environ.setdefault(_LOOPBACK_ENV, "0")
         ray = _import_ray()
-        owns_ray = _connect(ray, options.ray_address)
-        marker = _write_marker(store, options.shared_cache)
+        owns_ray = _connect(ray, options.ray.address)
+        marker = _write_marker(store, options.ray.shared_cache)
         workers: list[Any] = []
         try:
-            room = _room_for(ray, options)
+            room = _room_for(ray, options.ray)
             count = min(options.jobs or room, room)
             if options.jobs and options.jobs > room:
                 log.warning(
                     "The Ray cluster has room for %d worker(s) of %d CPU(s); starting %d, not %d",
                     room,
-                    options.worker_cpus,
+                    options.ray.worker_cpus,
                     room,
                     options.jobs,
                 )
             actor = ray.remote(LineWorker).options(
-                num_cpus=options.worker_cpus,
-                num_gpus=options.worker_gpus,
+                num_cpus=options.ray.worker_cpus,
+                num_gpus=options.ray.worker_gpus,
                 max_restarts=-1,
                 max_task_retries=LINE_RETRIES,
                 # Enough threads for any engine's `jobs`; the driver keeps within each
@@ -151,7 +157,7 @@ class RayExecutor:
             )
             for _ in range(count):
                 workers.append(
-                    actor.remote(loader, options.worker_cpus, str(store.root), marker.name)
+                    actor.remote(loader, options.ray.worker_cpus, str(store.root), marker.name)
                 )
             infos = [_ready(ray, worker, engine) for worker in workers]
         except BaseException:
@@ -264,7 +270,7 @@ def _connect(ray: ModuleType, address: str | None) -> bool:
     return True
 
 
-def _room_for(ray: ModuleType, options: ExecutorOptions) -> int:
+def _room_for(ray: ModuleType, options: RayOptions) -> int:
     """As many workers as the cluster's CPUs (and GPUs, when asked for) have room for."""
     resources = ray.cluster_resources()
     count = int(resources.get("CPU", 1) // max(options.worker_cpus, 1))
