@@ -241,13 +241,12 @@ def measure(
     results = []
     for name, gender, voice in cast_list(config, engine):
         _log(f"{name}: {voice_label(voice)}")
-        rates: list[float] = []
-        for seed in range(PRAAT_SEED, PRAAT_SEED + (praat_seeds if voice.transform else 1)):
+        clips = [studio.say(text, voice) for text in spoken]  # at the product's seed
+        rates = judge.rates(sentences, clips)
+        for seed in range(PRAAT_SEED + 1, PRAAT_SEED + (praat_seeds if voice.transform else 1)):
             transform_module.PRAAT_SEED = seed
-            clips = [studio.say(text, voice) for text in spoken]
-            rates.extend(judge.rates(sentences, clips))
+            rates.extend(judge.rates(sentences, [studio.say(text, voice) for text in spoken]))
         transform_module.PRAAT_SEED = PRAAT_SEED
-        clips = [studio.say(text, voice) for text in spoken]
         results.append(
             Measured(
                 name,
