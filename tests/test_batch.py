@@ -28,6 +28,8 @@ from interview_audio.render import (
 from interview_audio.synthesis import Segment
 from short_articles import articles, write_article
 
+pytestmark = pytest.mark.audio
+
 SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
 
 

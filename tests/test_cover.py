@@ -21,6 +21,8 @@ from interview_audio.errors import RenderError
 from interview_audio.ffmpeg import ffmpeg_exe
 from interview_audio.render import RenderOptions, render
 
+pytestmark = pytest.mark.audio
+
 ARTICLE = """# 测试封面
 
 封面图链接: {url}

@@ -33,6 +33,8 @@ from interview_audio.engines.edge import (
 from interview_audio.errors import EngineUnavailable, SynthesisError, VoicesError
 from interview_audio.voices import EdgeVoice, KokoroVoice
 
+pytestmark = pytest.mark.audio
+
 YUNXI = EdgeVoice("zh-CN-YunxiNeural")
 TEXT = "你好，欢迎收听本期节目。今天我们请到了一位嘉宾！你觉得人工智能会改变什么？"
 FRAME = 0.024  # one MP3 frame: durations agree to within this

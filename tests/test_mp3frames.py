@@ -20,6 +20,8 @@ from interview_audio.errors import RenderError
 from interview_audio.ffmpeg import Mp3Encoder, ffmpeg_exe, measure_loudness
 from interview_audio.mp3frames import crc16, cut, read_stream
 
+pytestmark = pytest.mark.audio
+
 
 def decode(path: Path) -> np.ndarray:
     """ffmpeg's decoding (it honours the LAME tag); any warning fails the test."""

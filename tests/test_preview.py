@@ -15,6 +15,8 @@ from interview_audio.errors import InputError, VoicesError
 from interview_audio.preview import preview
 from interview_audio.render import QuietReporter, RenderOptions, render
 
+pytestmark = pytest.mark.audio
+
 SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
 PACKAGED = Path(__file__).parents[1] / "src" / "interview_audio" / "data" / "voices.yaml"
 runner = CliRunner()

@@ -30,6 +30,8 @@ from interview_audio.synthesis import Segment, SynthesisPlan
 from interview_audio.tags import read_tags
 from interview_audio.voices import Pauses
 
+pytestmark = pytest.mark.audio
+
 SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
 PAUSES = Pauses()
 

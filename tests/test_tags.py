@@ -17,6 +17,8 @@ from interview_audio.ffmpeg import ffmpeg_exe
 from interview_audio.files import TEMP_MARKER
 from interview_audio.tags import EpisodeTags, read_tags, write_tags
 
+pytestmark = pytest.mark.audio
+
 CHAPTERS = (
     ChapterSpan("开场", 0.0, 0.8),
     ChapterSpan("AGI 何时到来", 0.8, 1.9),

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import warnings
 import wave
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,7 +26,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from interview_audio.encode import AssembleOptions, Episode, Progress, encode_episode
 from interview_audio.errors import RenderError
-from interview_audio.ffmpeg import audio_segment
 from interview_audio.files import atomic_path
 from interview_audio.layout import (
     CHAPTER_FILE,
@@ -237,21 +235,17 @@ def _read_rate(segment: Segment) -> int:
 def _read(segment: Segment, rate: int) -> Samples:
     """The segment as float samples in [-1, 1) at `rate` (resampled if its engine differs).
 
-    pydub reads the piece; only one piece is ever in memory (never the whole episode).
+    Engines write mono 16-bit WAV, which the standard library reads without ffmpeg; only one
+    piece is ever in memory (never the whole episode).
     """
     import numpy as np
 
-    reader = audio_segment()  # imports pydub quietly first
-    from pydub.exceptions import CouldntDecodeError
-
     try:
-        with warnings.catch_warnings():  # pydub warns about ffprobe before failing on bad WAVs
-            warnings.simplefilter("ignore", RuntimeWarning)
-            clip = reader.from_wav(str(segment.path))
-    except (OSError, EOFError, CouldntDecodeError) as exc:
+        with wave.open(str(segment.path), "rb") as wav:
+            channels, width, file_rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
+            data = wav.readframes(wav.getnframes())
+    except (OSError, EOFError, wave.Error) as exc:
         raise _unreadable(segment, exc) from exc
-    channels, width, file_rate = clip.channels, clip.sample_width, clip.frame_rate
-    data = clip.raw_data
     if channels != 1 or width != 2:
         raise _unreadable(segment, f"{channels} channels of {8 * width} bits, not mono 16-bit")
     samples: Samples = np.frombuffer(data, "<i2").astype(np.float64) / 32768.0

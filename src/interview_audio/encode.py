@@ -127,7 +127,7 @@ def encode_episode(
     `options.true_peak`; `loudness` is the episode's loudness with every line at
     `options.lufs` before encoding (see loudness.episode_loudness)."""
     levels = list(episode.levels)
-    ceiling = options.ceiling
+    ceiling = _known_ceiling(levels, options)
     base = _segment_target(loudness, options.lufs)
     whole = False
     for attempt in range(1, ENCODE_ATTEMPTS + 1):
@@ -189,6 +189,20 @@ def encode_episode(
         ceiling -= max(0.0, peak_excess + PEAK_RETRY_MARGIN)
         whole = True
     return Encoded(gains, levels, measured, checked)
+
+
+def _known_ceiling(levels: Sequence[LineLevels], options: AssembleOptions) -> float:
+    """Where the limiter starts: the options' ceiling, or lower where an earlier encode of
+    these lines in this format had to go lower (an encoder that overshoots more than the
+    headroom allows, such as Debian's libmp3lame on peaky voices). Starting there, a re-render
+    is predicted from what that encode measured instead of overshooting and encoding twice."""
+    recorded = [
+        effect.ceiling
+        for line in levels
+        if (effect := line.codec) is not None
+        and (effect.bitrate, effect.sample_rate) == (options.bitrate, options.sample_rate)
+    ]
+    return min([options.ceiling, *recorded])
 
 
 def _segment_target(episode: float, target: float) -> float:

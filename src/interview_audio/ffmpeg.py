@@ -1,18 +1,25 @@
-"""ffmpeg: where it is, how to run it, and the streaming MP3 encoder the assembler feeds.
+"""ffmpeg: which one, whether it can do what a render needs, how to run it, and the encoder.
 
-The system `ffmpeg` on PATH wins (it may be newer or distro-patched); otherwise the binary that
-the imageio-ffmpeg wheel ships is used, so a plain `pip install` is enough to render.
+Which binary: the one named by `INTERVIEW_AUDIO_FFMPEG` (a path or a command name; `bundled`
+for imageio-ffmpeg's), else the `ffmpeg` on PATH (a distro's build may be newer or patched),
+else the binary the imageio-ffmpeg wheel ships, so a plain `pip install` is enough to render.
+Each candidate is checked once per process for the features a render uses (`check`, well
+under a second); an ffmpeg on PATH that lacks one gives way to the bundled one, while one the
+user named on purpose is an error that says what is missing.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
 import shutil
 import subprocess
 import tempfile
 import warnings
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -21,23 +28,159 @@ from interview_audio.errors import RenderError
 
 log = logging.getLogger(__name__)
 
+ENV_VAR = "INTERVIEW_AUDIO_FFMPEG"
+BUNDLED = "bundled"
 INSTALL_HINT = "install ffmpeg (e.g. `apt install ffmpeg`) or run `pip install imageio-ffmpeg`"
+CHOOSE_HINT = (
+    f"set {ENV_VAR} to another ffmpeg's path, or {ENV_VAR}={BUNDLED} for the one "
+    "`pip install imageio-ffmpeg` brings"
+)
 
 
-@functools.cache
-def ffmpeg_exe() -> str:
-    """The ffmpeg on PATH, else the one imageio-ffmpeg ships; RenderError if neither exists."""
-    found = shutil.which("ffmpeg")
-    if found:
-        return found
+@dataclass(frozen=True)
+class Feature:
+    """Something a render asks of ffmpeg, and the `ffmpeg -h` topic whose answer shows it."""
+
+    name: str
+    topic: str
+    present: Callable[[str], bool]
+
+
+# What a render uses: the meter (ebur128 with true peak; framelog at `verbose` keeps the
+# per-frame lines out of the default log level on every version from 4 on), the encoder, the
+# tee muxer that feeds the meter while the file is written, MP3 decoding, resampling.
+FEATURES = (
+    Feature(
+        "the libmp3lame encoder", "encoder=libmp3lame", lambda out: "Encoder libmp3lame" in out
+    ),
+    Feature(
+        "the ebur128 filter with true peak",
+        "filter=ebur128",
+        lambda out: "Filter ebur128" in out and "framelog" in out and "true" in out,
+    ),
+    Feature("the tee muxer", "muxer=tee", lambda out: "Muxer tee" in out),
+    Feature("the MP3 decoder", "decoder=mp3float", lambda out: "Decoder mp3float" in out),
+    Feature("the aresample filter", "filter=aresample", lambda out: "Filter aresample" in out),
+)
+
+
+@dataclass(frozen=True)
+class FfmpegInfo:
+    """An ffmpeg binary as checked: where it is, why it was chosen, its version, what it lacks."""
+
+    path: str
+    source: str
+    version: str
+    missing: tuple[str, ...] = ()
+
+    @property
+    def usable(self) -> bool:
+        return not self.missing
+
+
+def probe(path: str, source: str) -> FfmpegInfo:
+    """Ask one binary its version and about each feature (in parallel: ~0.1 s in all)."""
+
+    def ask(*args: str) -> str:
+        try:
+            done = subprocess.run(
+                [path, "-hide_banner", *args],
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=20,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RenderError(
+                f"The ffmpeg at {path} ({source}) does not run ({exc}); {CHOOSE_HINT}."
+            ) from exc
+        return done.stdout + done.stderr
+
+    with ThreadPoolExecutor(len(FEATURES) + 1) as pool:
+        version_text = pool.submit(ask, "-version")
+        answers = [pool.submit(ask, "-h", feature.topic) for feature in FEATURES]
+        first = version_text.result().strip().splitlines()
+        if not first or not first[0].startswith("ffmpeg version"):
+            raise RenderError(f"{path} ({source}) does not answer like ffmpeg; {CHOOSE_HINT}.")
+        missing = tuple(
+            feature.name
+            for feature, answer in zip(FEATURES, answers, strict=True)
+            if not feature.present(answer.result())
+        )
+    version = first[0].removeprefix("ffmpeg version ").split(" Copyright")[0].strip()
+    return FfmpegInfo(path, source, version, missing)
+
+
+def _bundled() -> str:
     try:
         import imageio_ffmpeg
 
         exe: str = imageio_ffmpeg.get_ffmpeg_exe()
     except (ImportError, RuntimeError) as exc:
         raise RenderError(f"ffmpeg was not found ({exc}); {INSTALL_HINT}.") from exc
-    log.debug("Using the ffmpeg bundled with imageio-ffmpeg: %s", exe)
     return exe
+
+
+def _named(value: str) -> FfmpegInfo:
+    if value == BUNDLED:
+        return probe(_bundled(), f"{ENV_VAR}={BUNDLED}")
+    found = shutil.which(value)
+    if found is None:
+        raise RenderError(
+            f"{ENV_VAR} names {value!r}, which is not an ffmpeg that can be run; "
+            f"point it at an ffmpeg binary or unset it."
+        )
+    return probe(found, ENV_VAR)
+
+
+def _missing_message(info: FfmpegInfo) -> str:
+    return (
+        f"The ffmpeg at {info.path} ({info.source}, version {info.version}) lacks "
+        f"{', '.join(info.missing)}, which a render needs; {CHOOSE_HINT}."
+    )
+
+
+@functools.cache
+def check() -> FfmpegInfo:
+    """The ffmpeg a render will use, checked once per process; RenderError if none can do.
+
+    Commands call this first, so a missing feature is reported before any synthesis.
+    """
+    named = os.environ.get(ENV_VAR, "").strip()
+    if named:
+        info = _named(named)
+        if not info.usable:
+            raise RenderError(_missing_message(info))
+        return info
+    on_path = shutil.which("ffmpeg")
+    if on_path is not None:
+        info = probe(on_path, "PATH")
+        if info.usable:
+            return info
+        try:
+            bundled = probe(_bundled(), "imageio-ffmpeg")
+        except RenderError:
+            raise RenderError(_missing_message(info)) from None
+        if not bundled.usable:
+            raise RenderError(_missing_message(info))
+        log.info(
+            "The ffmpeg on PATH (%s, %s) lacks %s: using imageio-ffmpeg's (%s).",
+            info.path,
+            info.version,
+            ", ".join(info.missing),
+            bundled.version,
+        )
+        return bundled
+    info = probe(_bundled(), "imageio-ffmpeg")
+    if not info.usable:
+        raise RenderError(_missing_message(info))
+    return info
+
+
+def ffmpeg_exe() -> str:
+    """The path of the ffmpeg in use (see `check`)."""
+    return check().path
 
 
 @functools.cache
@@ -69,7 +212,7 @@ def run(args: list[str], *, what: str, timeout: float | None = None) -> str:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise RenderError(f"ffmpeg could not {what} ({exc}); {INSTALL_HINT}.") from exc
     if done.returncode != 0:
-        raise RenderError(f"ffmpeg could not {what}: {_last_lines(done.stderr)}")
+        raise RenderError(f"ffmpeg could not {what}: {_why(done.stderr)}")
     return done.stderr
 
 
@@ -90,9 +233,10 @@ def measure_loudness(path: Path) -> Loudness:
     return _loudness(report, str(path))
 
 
-# `framelog=quiet` keeps ffmpeg from logging every 100 ms, which for a long episode would be
-# megabytes of text held in memory.
-_METER_ARGS = ("-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-")
+# Frame lines are logged at `verbose`, below ffmpeg's default level, so they are not written:
+# every 100 ms of a long episode would be megabytes of text held in memory. (`framelog=quiet`
+# would say so more plainly, but Debian 12's ffmpeg 5.1 refuses it.)
+_METER_ARGS = ("-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-")
 
 
 def _loudness(report: str, source: str) -> Loudness:
@@ -237,7 +381,7 @@ class Mp3Encoder:
         report = self._meter_log.read().decode("utf-8", "replace")
         if code != 0:
             raise RenderError(
-                f"ffmpeg could not measure the loudness of {self.path}: {_last_lines(report)}"
+                f"ffmpeg could not measure the loudness of {self.path}: {_why(report)}"
             )
         return _loudness(report, str(self.path))
 
@@ -263,7 +407,7 @@ class Mp3Encoder:
 
     def _errors(self) -> str:
         self._log.seek(0)
-        return _last_lines(self._log.read().decode("utf-8", "replace"))
+        return _why(self._log.read().decode("utf-8", "replace"))
 
 
 def _tee_escape(name: str) -> str:
@@ -271,6 +415,23 @@ def _tee_escape(name: str) -> str:
     return re.sub(r"([\\|\[\]'])", r"\\\1", name)
 
 
-def _last_lines(stderr: str, count: int = 3) -> str:
-    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
-    return " / ".join(lines[-count:]) or "no message"
+# Lines of ffmpeg's log that say why something failed (the last lines are often only
+# "Conversion failed!").
+_REASON = re.compile(
+    r"error|invalid|unable|unknown|undefined|unrecognized|not found|no such|could not|cannot"
+    r"|failed|does not|permission denied|not supported",
+    re.IGNORECASE,
+)
+_CONTEXT = re.compile(r"^(\[[^\]]+ @ 0x[0-9a-f]+\] *)+")
+
+
+def _why(stderr: str, count: int = 3) -> str:
+    """The first lines that give a reason, then the last line: what ffmpeg says went wrong."""
+    lines = [_CONTEXT.sub("", line).strip() for line in stderr.splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        return "no message"
+    quoted = [line for line in lines if _REASON.search(line)][:count]
+    if lines[-1] not in quoted:
+        quoted.append(lines[-1])
+    return " / ".join(dict.fromkeys(quoted))

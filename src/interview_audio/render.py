@@ -27,6 +27,7 @@ from interview_audio.errors import InputError, InterviewAudioError
 from interview_audio.executors import ExecutorOptions, RayOptions, open_executor
 from interview_audio.executors.base import EngineLoader
 from interview_audio.feed import FeedOptions, load_feed_options
+from interview_audio.ffmpeg import check as check_ffmpeg
 from interview_audio.files import check_writable
 from interview_audio.finish import (
     FinishOptions,
@@ -177,6 +178,7 @@ def render_many(
     covers = options.cache_dir or default_cache_dir()
     if not options.dry_run:
         # Mistakes every episode would share fail now, not after hours of synthesis.
+        check_ffmpeg()
         check_writable(options.output)
         episode_cover(options.cover, "", covers)
     config = load_voices(options.voices)
