@@ -22,10 +22,10 @@ def main() -> int:
         print(f"No article at {path}; pass its path as the second argument.")
         return 1
     start = time.perf_counter()
-    from interview_audio.chapters import exchanges, find_chapters
+    from interview_audio.article.chapters import exchanges, find_chapters
 
     imported = time.perf_counter()
-    from interview_audio.parse import read_article
+    from interview_audio.article.parse import read_article
 
     script = read_article(path)
     parsed = time.perf_counter()

@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 from edge_fake import FakeEdgeService, expected_duration  # noqa: E402
-from interview_audio.engines.base import EngineOptions  # noqa: E402
-from interview_audio.engines.edge import EdgeEngine, chunk_text  # noqa: E402
 from interview_audio.errors import SynthesisError  # noqa: E402
-from interview_audio.voices import EdgeVoice  # noqa: E402
+from interview_audio.synthesis.engines.base import EngineOptions  # noqa: E402
+from interview_audio.synthesis.engines.edge import EdgeEngine, chunk_text  # noqa: E402
+from interview_audio.voices.model import EdgeVoice  # noqa: E402
 
 SEED = ROOT.parent / "shared/seed/000_79d8b0fa45fee915.txt"
 VOICE = EdgeVoice("zh-CN-YunxiNeural")
@@ -34,7 +34,7 @@ VOICE = EdgeVoice("zh-CN-YunxiNeural")
 def seed_lines(path: Path) -> list[str]:
     """The dialogue paragraphs, through the project's parser when it is there."""
     try:
-        from interview_audio.parse import read_article
+        from interview_audio.article.parse import read_article
     except ImportError:
         text = path.read_text(encoding="utf-8")
         return [

@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 from edge_fake import FakeEdgeService  # noqa: E402
-from interview_audio.engines.base import EngineOptions  # noqa: E402
 from interview_audio.errors import InterviewAudioError  # noqa: E402
 from interview_audio.render import RenderOptions, render  # noqa: E402
+from interview_audio.synthesis.engines.base import EngineOptions  # noqa: E402
 
 SAMPLE = ROOT / "examples" / "sample.txt"
 

@@ -64,13 +64,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from interview_audio.engines import load_engine
-from interview_audio.engines.base import Engine, EngineOptions, Speech
+from interview_audio.article.script import Role
 from interview_audio.errors import InterviewAudioError
-from interview_audio.script import Role
-from interview_audio.speech import to_speech
-from interview_audio.transform import apply_transform
-from interview_audio.voices import (
+from interview_audio.synthesis.engines import load_engine
+from interview_audio.synthesis.engines.base import Engine, EngineOptions, Speech
+from interview_audio.synthesis.speech import to_speech
+from interview_audio.synthesis.transform import apply_transform
+from interview_audio.voices.model import (
     EspeakVoice,
     KokoroVoice,
     Voice,

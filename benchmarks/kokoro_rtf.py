@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from interview_audio.engines.base import EngineOptions, Speech
-from interview_audio.engines.kokoro import KokoroEngine
-from interview_audio.speech import split_sentences, to_speech
-from interview_audio.voices import KokoroVoice
+from interview_audio.synthesis.engines.base import EngineOptions, Speech
+from interview_audio.synthesis.engines.kokoro import KokoroEngine
+from interview_audio.synthesis.speech import split_sentences, to_speech
+from interview_audio.voices.model import KokoroVoice
 
 SEED = Path(__file__).resolve().parents[2] / "shared/seed/000_79d8b0fa45fee915.txt"
 SPEED = 1.15

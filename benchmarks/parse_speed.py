@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from interview_audio import parse, speakers
-from interview_audio.parse import parse_article
+from interview_audio.article import parse, speakers
+from interview_audio.article.parse import parse_article
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT.parent / "shared" / "seed" / "000_79d8b0fa45fee915.txt"

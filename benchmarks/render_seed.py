@@ -19,14 +19,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from interview_audio.engines import load_engine
-from interview_audio.engines.base import EngineOptions
+from interview_audio.article.parse import read_script
 from interview_audio.episode import Episode, plan_episode, with_chapters
-from interview_audio.parse import read_script
 from interview_audio.render import QuietReporter, RenderOptions, render
-from interview_audio.synthesis import Segment, SynthesisPlan
-from interview_audio.transform import apply_transform
-from interview_audio.voices import cast_voices, load_voices
+from interview_audio.synthesis.engines import load_engine
+from interview_audio.synthesis.engines.base import EngineOptions
+from interview_audio.synthesis.queue import Segment, SynthesisPlan
+from interview_audio.synthesis.transform import apply_transform
+from interview_audio.voices.model import cast_voices, load_voices
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT.parent / "shared" / "seed" / "000_79d8b0fa45fee915.txt"

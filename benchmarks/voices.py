@@ -67,17 +67,22 @@ from intelligibility import (  # noqa: E402 (the benchmark's sibling, found thro
     read_sentences,
 )
 
-from interview_audio import transform as transform_module
-from interview_audio.cache import Cache, cache_key, default_cache_dir
-from interview_audio.engines import load_engine
-from interview_audio.engines.base import Engine, EngineOptions, Speech
+from interview_audio.article.parse import read_article
+from interview_audio.article.script import Role
 from interview_audio.episode import plan_episode, with_chapters
 from interview_audio.errors import InterviewAudioError
-from interview_audio.parse import read_article
-from interview_audio.script import Role
-from interview_audio.speech import split_sentences, to_speech
-from interview_audio.transform import PITCH_CEILING, PITCH_FLOOR, PRAAT_SEED, apply_transform
-from interview_audio.voices import (
+from interview_audio.synthesis import transform as transform_module
+from interview_audio.synthesis.cache import Cache, cache_key, default_cache_dir
+from interview_audio.synthesis.engines import load_engine
+from interview_audio.synthesis.engines.base import Engine, EngineOptions, Speech
+from interview_audio.synthesis.speech import split_sentences, to_speech
+from interview_audio.synthesis.transform import (
+    PITCH_CEILING,
+    PITCH_FLOOR,
+    PRAAT_SEED,
+    apply_transform,
+)
+from interview_audio.voices.model import (
     KokoroVoice,
     Voice,
     VoicesConfig,

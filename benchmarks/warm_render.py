@@ -32,10 +32,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from interview_audio.article.parse import read_script
+from interview_audio.article.script import dump_yaml
 from interview_audio.ffmpeg import ffmpeg_exe
-from interview_audio.parse import read_script
 from interview_audio.render import RenderOptions, render
-from interview_audio.script import dump_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT.parent / "shared" / "seed" / "000_79d8b0fa45fee915.txt"

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from interview_audio.feed import FeedOptions
 from interview_audio.finish import RenderReport
+from interview_audio.publish.feed import FeedOptions
 from interview_audio.render import RenderOptions, render
 
 settings.register_profile("ci", derandomize=True)

@@ -25,22 +25,22 @@ import pyloudnorm
 import pytest
 from mutagen.mp3 import MP3, BitrateMode
 
-import interview_audio.assemble as assemble_module
-import interview_audio.encode as encode_module
-from interview_audio.assemble import (
+import interview_audio.audio.assemble as assemble_module
+import interview_audio.audio.encode as encode_module
+from interview_audio.article.script import Role
+from interview_audio.audio.assemble import (
     AssembleOptions,
     EpisodeChapter,
     Timeline,
     assemble,
 )
-from interview_audio.engines.base import SentenceTiming
+from interview_audio.audio.loudness import LoudnessMeter
 from interview_audio.errors import RenderError
 from interview_audio.ffmpeg import ffmpeg_exe
 from interview_audio.files import TEMP_MARKER
-from interview_audio.loudness import LoudnessMeter
-from interview_audio.script import Role
-from interview_audio.synthesis import Line, Segment
-from interview_audio.voices import EspeakVoice, Pauses
+from interview_audio.synthesis.engines.base import SentenceTiming
+from interview_audio.synthesis.queue import Line, Segment
+from interview_audio.voices.model import EspeakVoice, Pauses
 
 pytestmark = pytest.mark.audio
 

@@ -25,7 +25,7 @@ from interview_audio.render import (
     collect_sources,
     render_many,
 )
-from interview_audio.synthesis import Segment
+from interview_audio.synthesis.queue import Segment
 from short_articles import articles, write_article
 
 pytestmark = pytest.mark.audio

@@ -13,12 +13,12 @@ from pathlib import Path
 import platformdirs
 import pytest
 
-from interview_audio import cache as cache_module
-from interview_audio.cache import ENV_VAR, Cache, cache_key, default_cache_dir
-from interview_audio.engines.base import Speech
 from interview_audio.errors import EngineError, RenderError
 from interview_audio.files import TEMP_MARKER
-from interview_audio.voices import EdgeVoice, EspeakVoice, KokoroVoice, Voice, VoiceTransform
+from interview_audio.synthesis import cache as cache_module
+from interview_audio.synthesis.cache import ENV_VAR, Cache, cache_key, default_cache_dir
+from interview_audio.synthesis.engines.base import Speech
+from interview_audio.voices.model import EdgeVoice, EspeakVoice, KokoroVoice, Voice, VoiceTransform
 from tone_engine import ToneEngine, fill_cache, make_lines
 
 VOICES: list[Voice] = [
@@ -284,7 +284,7 @@ def test_measurements_that_cannot_be_written_are_only_logged(
     def full_disk(path: Path, write: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("interview_audio.cache._write_durably", full_disk)
+    monkeypatch.setattr("interview_audio.synthesis.cache._write_durably", full_disk)
     cache.keep_measurements(key, {"gain": 1.0})
     assert cache.measurements(key) is None
     assert "measures that line again" in caplog.text

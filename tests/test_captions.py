@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from interview_audio.assemble import ChapterSpan, Placement, Timeline
-from interview_audio.captions import (
+from interview_audio.article.script import Role
+from interview_audio.audio.assemble import ChapterSpan, Placement, Timeline
+from interview_audio.files import TEMP_MARKER
+from interview_audio.publish.captions import (
     MAX_CHARS,
     MAX_SECONDS,
     cues,
@@ -20,12 +22,10 @@ from interview_audio.captions import (
     write_srt,
     write_vtt,
 )
-from interview_audio.engines.base import SentenceTiming
-from interview_audio.files import TEMP_MARKER
-from interview_audio.script import Role
-from interview_audio.speech import split_sentences, to_speech
-from interview_audio.synthesis import Line
-from interview_audio.voices import EspeakVoice
+from interview_audio.synthesis.engines.base import SentenceTiming
+from interview_audio.synthesis.queue import Line
+from interview_audio.synthesis.speech import split_sentences, to_speech
+from interview_audio.voices.model import EspeakVoice
 
 LONG = (
     "这是一个很难回答的问题，我们内部有很多讨论，但我个人认为，可能比大多数人想象的要快，"

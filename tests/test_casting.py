@@ -13,10 +13,10 @@ import yaml
 from scipy.stats import spearmanr
 from typer.testing import CliRunner
 
+from interview_audio.article.parse import parse_article, read_article
+from interview_audio.article.script import Gender, Meta, Role, Script, Speaker, Turn
 from interview_audio.cli import app
-from interview_audio.parse import parse_article, read_article
-from interview_audio.script import Gender, Meta, Role, Script, Speaker, Turn
-from interview_audio.voices import (
+from interview_audio.voices.model import (
     NARRATOR,
     CastEntry,
     EdgeVoice,

@@ -17,7 +17,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from interview_audio.chapters import (
+from interview_audio.article.chapters import (
     METHODS,
     clean_title,
     exchanges,
@@ -25,8 +25,17 @@ from interview_audio.chapters import (
     segment,
     shift_boundaries,
 )
+from interview_audio.article.script import (
+    Chapter,
+    Heading,
+    Meta,
+    Role,
+    Script,
+    Speaker,
+    Topic,
+    Turn,
+)
 from interview_audio.errors import InputError, ScriptError
-from interview_audio.script import Chapter, Heading, Meta, Role, Script, Speaker, Topic, Turn
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED = Path(__file__).resolve().parents[2] / "shared/seed/000_79d8b0fa45fee915.txt"
@@ -383,7 +392,8 @@ def test_seed_chapters_match_the_hand_segmentation() -> None:
     if not SEED.exists():
         pytest.skip(f"the seed article is not at {SEED} (it lives beside the repository)")
     parse = pytest.importorskip(
-        "interview_audio.parse", reason="the article parser (interview_audio.parse) is missing"
+        "interview_audio.article.parse",
+        reason="the article parser (interview_audio.article.parse) is missing",
     )
     script = parse.read_article(SEED)
     data = yaml.safe_load((FIXTURES / "seed_chapters.yaml").read_text(encoding="utf-8"))

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from interview_audio.chapters import find_chapters
+from interview_audio.article.chapters import find_chapters
+from interview_audio.article.parse import read_article
+from interview_audio.article.script import load_script
 from interview_audio.cli import app
-from interview_audio.parse import read_article
-from interview_audio.script import load_script
 
 SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"

@@ -12,9 +12,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from interview_audio.article.parse import parse, read_source
+from interview_audio.article.speakable import check_script
 from interview_audio.errors import ParseError
-from interview_audio.parse import parse, read_source
-from interview_audio.speakable import check_script
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 EXPECTED: dict[str, Any] = yaml.safe_load((CORPUS / "expected.yaml").read_text(encoding="utf-8"))[

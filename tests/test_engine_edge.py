@@ -21,17 +21,17 @@ from conftest import NonLoopbackConnect
 from edge_fake import FAULTS, FakeEdgeService, expected_duration, fake_edge_service, sentences_of
 from edge_fake import VOICES as FAKE_VOICES
 from interview_audio.cli import app
-from interview_audio.engines import load_engine
-from interview_audio.engines.base import EngineOptions, Speech
-from interview_audio.engines.edge import (
+from interview_audio.errors import EngineUnavailable, SynthesisError, VoicesError
+from interview_audio.synthesis.engines import load_engine
+from interview_audio.synthesis.engines.base import EngineOptions, Speech
+from interview_audio.synthesis.engines.edge import (
     CACHE_ENV,
     VOICE_CACHE_FILE,
     EdgeEngine,
     chunk_text,
     reachable,
 )
-from interview_audio.errors import EngineUnavailable, SynthesisError, VoicesError
-from interview_audio.voices import EdgeVoice, KokoroVoice
+from interview_audio.voices.model import EdgeVoice, KokoroVoice
 
 pytestmark = pytest.mark.audio
 

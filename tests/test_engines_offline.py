@@ -13,14 +13,14 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from interview_audio.engines import kokoro as kokoro_module
-from interview_audio.engines.base import EngineOptions, Speech
-from interview_audio.engines.espeak import EspeakEngine
-from interview_audio.engines.kokoro import KokoroEngine, english_phonemes, split_phonemes
+from interview_audio.article.script import Role
 from interview_audio.errors import EngineUnavailable, VoicesError
-from interview_audio.script import Role
-from interview_audio.transform import apply_transform
-from interview_audio.voices import (
+from interview_audio.synthesis.engines import kokoro as kokoro_module
+from interview_audio.synthesis.engines.base import EngineOptions, Speech
+from interview_audio.synthesis.engines.espeak import EspeakEngine
+from interview_audio.synthesis.engines.kokoro import KokoroEngine, english_phonemes, split_phonemes
+from interview_audio.synthesis.transform import apply_transform
+from interview_audio.voices.model import (
     EdgeVoice,
     EspeakVoice,
     Gender,
@@ -194,7 +194,7 @@ def test_english_words_and_acronyms_are_spoken(kokoro: KokoroEngine, host_short:
 
 
 def test_english_run_keeps_words_and_splits_camel_case() -> None:
-    from interview_audio.engines.espeak import espeak_library
+    from interview_audio.synthesis.engines.espeak import espeak_library
 
     library = espeak_library()
     assert english_phonemes("OpenAI", library).endswith("ˌAˈI")
@@ -275,7 +275,7 @@ def test_bad_styles_list_the_choices(kokoro: KokoroEngine, style: str, fragment:
 
 def test_kokoro_runs_at_most_one_line_per_core(caplog: pytest.LogCaptureFixture) -> None:
     cpus = os.cpu_count() or 1
-    with caplog.at_level(logging.INFO, logger="interview_audio.engines.kokoro"):
+    with caplog.at_level(logging.INFO, logger="interview_audio.synthesis.engines.kokoro"):
         engine = KokoroEngine.load(EngineOptions(jobs=cpus + 6))
     assert engine.jobs == cpus
     assert f"--jobs {cpus + 6} asked" in caplog.text

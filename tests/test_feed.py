@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 from conftest import Rendered
 from interview_audio.cli import app
 from interview_audio.errors import InputError
-from interview_audio.feed import PODCAST_NS, FeedOptions, build_feed, load_feed_options
-from interview_audio.library import rebuild_library
-from interview_audio.manifest import read_manifest
-from interview_audio.serve import Server, make_server
+from interview_audio.publish.feed import PODCAST_NS, FeedOptions, build_feed, load_feed_options
+from interview_audio.publish.library import rebuild_library
+from interview_audio.publish.manifest import read_manifest
+from interview_audio.publish.serve import Server, make_server
 
 BASE = "https://example.com/podcast/"
 P = f"{{{PODCAST_NS}}}"

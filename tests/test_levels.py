@@ -11,8 +11,8 @@ import pyloudnorm
 import pytest
 from scipy.signal import resample_poly
 
-from interview_audio.levels import LineLevels, analyse, level
-from interview_audio.loudness import LoudnessMeter, Placed, episode_loudness, measure
+from interview_audio.audio.levels import LineLevels, analyse, level
+from interview_audio.audio.loudness import LoudnessMeter, Placed, episode_loudness, measure
 
 RATE = 24000
 CEILING = -2.0

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from mutagen.mp3 import MP3
 
+from interview_audio.audio.mp3frames import crc16, cut, read_stream
 from interview_audio.errors import RenderError
 from interview_audio.ffmpeg import Mp3Encoder, ffmpeg_exe, measure_loudness
-from interview_audio.mp3frames import crc16, cut, read_stream
 
 pytestmark = pytest.mark.audio
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from conftest import Rendered
-from interview_audio.serve import Server, make_server
+from interview_audio.publish.serve import Server, make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(

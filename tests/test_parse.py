@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from interview_audio.decode import decode
+from interview_audio.article.decode import decode
+from interview_audio.article.markup import clean_text
+from interview_audio.article.parse import parse_article, read_article
+from interview_audio.article.script import Role
 from interview_audio.errors import InputError, ParseError
-from interview_audio.markup import clean_text
-from interview_audio.parse import parse_article, read_article
-from interview_audio.script import Role
 
 FIXTURES = Path(__file__).parent / "fixtures" / "labels"
 SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"

@@ -26,13 +26,13 @@ os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 ray = pytest.importorskip("ray", reason='Ray is not installed: pip install -e ".[test]"')
 
 import tone_engine  # noqa: E402
-from interview_audio.cache import Cache  # noqa: E402
 from interview_audio.errors import ExecutorError, ParseError  # noqa: E402
-from interview_audio.executors import ExecutorOptions, RayOptions, open_executor  # noqa: E402
 from interview_audio.finish import RenderReport  # noqa: E402
 from interview_audio.render import RenderOptions, render_many  # noqa: E402
-from interview_audio.synthesis import LineQueue, Segment  # noqa: E402
-from interview_audio.voices import EspeakVoice  # noqa: E402
+from interview_audio.synthesis.cache import Cache  # noqa: E402
+from interview_audio.synthesis.executors import ExecutorOptions, RayOptions, open_executor  # noqa: E402
+from interview_audio.synthesis.queue import LineQueue, Segment  # noqa: E402
+from interview_audio.voices.model import EspeakVoice  # noqa: E402
 from short_articles import articles, render_fresh  # noqa: E402
 from test_batch import Recorder, join_background  # noqa: E402
 
@@ -69,7 +69,7 @@ def test_batch_through_ray_matches_the_local_executor(
     folder = tmp_path / "articles"
     articles(folder)
     (folder / "c-notes.txt").write_text("这不是访谈，只是一段随便写的文字。", encoding="utf-8")
-    caplog.set_level(logging.INFO, logger="interview_audio.executors.ray")
+    caplog.set_level(logging.INFO, logger="interview_audio.synthesis.executors.ray")
     # eSpeak NG's wave generator carries its phase from one call to the next (a static in the
     # C library, not reset by anything), so a line's length depends by a few milliseconds on the
     # lines its process spoke before. Both sides therefore start fresh and speak the same lines

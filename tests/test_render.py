@@ -18,17 +18,17 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 from typer.testing import CliRunner
 
-from interview_audio.cache import Cache
+from interview_audio.article.parse import read_script
 from interview_audio.cli import app
 from interview_audio.episode import Episode, episode_folder, intro_paragraphs
 from interview_audio.errors import InputError
 from interview_audio.ffmpeg import ffmpeg_exe, measure_loudness
 from interview_audio.finish import RenderReport
-from interview_audio.parse import read_script
+from interview_audio.publish.tags import read_tags
 from interview_audio.render import EpisodeResult, RenderOptions, render
-from interview_audio.synthesis import Segment, SynthesisPlan
-from interview_audio.tags import read_tags
-from interview_audio.voices import Pauses
+from interview_audio.synthesis.cache import Cache
+from interview_audio.synthesis.queue import Segment, SynthesisPlan
+from interview_audio.voices.model import Pauses
 
 pytestmark = pytest.mark.audio
 

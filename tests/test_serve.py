@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from conftest import Rendered
 from interview_audio.cli import app
 from interview_audio.errors import ServeError
-from interview_audio.serve import Server, make_server
+from interview_audio.publish.serve import Server, make_server
 
 SECRET = "top secret, outside the served folder"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from interview_audio.script import Meta, Role, Script, Speaker, Turn
-from interview_audio.speakable import check_script
+from interview_audio.article.script import Meta, Role, Script, Speaker, Turn
+from interview_audio.article.speakable import check_script
 
 
 def script_of(*texts: str, guest: str = "嘉宾") -> Script:

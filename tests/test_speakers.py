@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from interview_audio.article.parse import parse_article
+from interview_audio.article.script import Gender, Role, Script, dump_yaml, load_script
+from interview_audio.article.speakers import Clues, identify, name_gender, person_in
 from interview_audio.cli import app
 from interview_audio.errors import ScriptError
-from interview_audio.parse import parse_article
-from interview_audio.script import Gender, Role, Script, dump_yaml, load_script
-from interview_audio.speakers import Clues, identify, name_gender, person_in
 
 runner = CliRunner()
 CASTING = Path(__file__).parent / "fixtures" / "casting"

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from interview_audio import speech
 from interview_audio.errors import EngineUnavailable, InterviewAudioError
-from interview_audio.speech import apply_lexicon, split_sentences, to_speech
+from interview_audio.synthesis import speech
+from interview_audio.synthesis.speech import apply_lexicon, split_sentences, to_speech
 
 SEED = Path(__file__).resolve().parents[2] / "shared/seed/000_79d8b0fa45fee915.txt"
 ASCII_DIGIT = re.compile(r"[0-9]")
@@ -236,7 +236,7 @@ def test_missing_jieba_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_jieba_is_imported_lazily_and_quietly() -> None:
     program = (
         "import sys\n"
-        "from interview_audio.speech import split_sentences, to_speech\n"
+        "from interview_audio.synthesis.speech import split_sentences, to_speech\n"
         "to_speech('GPT-4在2025年')\n"
         "assert 'jieba' not in sys.modules, 'jieba imported before it was needed'\n"
         "pieces = split_sentences('奥特曼认为通用人工智能可能比大多数人预期的更早到来', 8)\n"

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from interview_audio.cache import Cache, cache_key
 from interview_audio.errors import EngineError, EngineUnavailable, RenderError, SynthesisError
-from interview_audio.executors import ExecutorOptions, open_executor
 from interview_audio.files import TEMP_MARKER
-from interview_audio.synthesis import (
+from interview_audio.synthesis.cache import Cache, cache_key
+from interview_audio.synthesis.executors import ExecutorOptions, open_executor
+from interview_audio.synthesis.queue import (
     Line,
     LineQueue,
     Segment,
@@ -26,7 +26,7 @@ from interview_audio.synthesis import (
     plan_stats,
     synthesize,
 )
-from interview_audio.voices import EspeakVoice
+from interview_audio.voices.model import EspeakVoice
 from tone_engine import ToneEngine, make_lines
 
 HOST = EspeakVoice("cmn+m3", pitch=40)
@@ -291,11 +291,11 @@ def test_plan_stats_counts_without_synthesizing(tmp_path: Path) -> None:
 
 
 def test_real_espeak_engine_through_the_cache(tmp_path: Path) -> None:
-    for module in ("interview_audio.engines.espeak", "interview_audio.speech"):
+    for module in ("interview_audio.synthesis.engines.espeak", "interview_audio.synthesis.speech"):
         if importlib.util.find_spec(module) is None:
             pytest.skip(f"{module} is not written yet; the eSpeak engine cannot run")
-    from interview_audio.engines import load_engine
-    from interview_audio.engines.base import EngineOptions
+    from interview_audio.synthesis.engines import load_engine
+    from interview_audio.synthesis.engines.base import EngineOptions
 
     try:
         engine = load_engine("espeak", EngineOptions())

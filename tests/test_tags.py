@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from mutagen.id3 import ID3, CTOCFlags
 
-from interview_audio.assemble import ChapterSpan
+from interview_audio.audio.assemble import ChapterSpan
 from interview_audio.errors import InputError, RenderError
 from interview_audio.ffmpeg import ffmpeg_exe
 from interview_audio.files import TEMP_MARKER
-from interview_audio.tags import EpisodeTags, read_tags, write_tags
+from interview_audio.publish.tags import EpisodeTags, read_tags, write_tags
 
 pytestmark = pytest.mark.audio
 

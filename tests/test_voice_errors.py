@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 
 from edge_fake import FakeEdgeService, fake_edge_service
 from interview_audio.cli import app
-from interview_audio.engines.kokoro import parse_style
 from interview_audio.errors import VoicesError
 from interview_audio.render import RenderOptions, render
-from interview_audio.voices import (
+from interview_audio.synthesis.engines.kokoro import parse_style
+from interview_audio.voices.model import (
     KokoroVoice,
     Voice,
     check_voices,

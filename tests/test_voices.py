@@ -10,11 +10,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from interview_audio import engines
-from interview_audio.engines.base import Engine, EngineOptions
+from interview_audio.article.script import Gender, Meta, Role, Script, Speaker, Turn
 from interview_audio.errors import EngineUnavailable, VoicesError
-from interview_audio.script import Gender, Meta, Role, Script, Speaker, Turn
-from interview_audio.voices import (
+from interview_audio.synthesis import engines
+from interview_audio.synthesis.engines.base import Engine, EngineOptions
+from interview_audio.voices.model import (
     ENGINE_CHOICES,
     ENGINE_NAMES,
     PACKAGED_SOURCE,
@@ -661,9 +661,9 @@ def test_auto_picks_edge_only_when_it_answers(
         return online
 
     asked = _Asked()
-    monkeypatch.setattr("interview_audio.engines.edge.reachable", reachable)
+    monkeypatch.setattr("interview_audio.synthesis.engines.edge.reachable", reachable)
     monkeypatch.setattr(engines, "load_engine", asked)
-    with caplog.at_level(logging.INFO, logger="interview_audio.engines"):
+    with caplog.at_level(logging.INFO, logger="interview_audio.synthesis.engines"):
         engine = engines.select_engine("auto", EngineOptions())
     assert asked.names == [expected]
     assert engine.name == expected
@@ -674,14 +674,18 @@ def test_auto_picks_edge_only_when_it_answers(
 
 def test_auto_falls_back_when_edge_answers_but_cannot_load(monkeypatch: pytest.MonkeyPatch) -> None:
     asked = _Asked("edge")
-    monkeypatch.setattr("interview_audio.engines.edge.reachable", lambda timeout=3.0: True)
+    monkeypatch.setattr(
+        "interview_audio.synthesis.engines.edge.reachable", lambda timeout=3.0: True
+    )
     monkeypatch.setattr(engines, "load_engine", asked)
     engines.select_engine("auto", EngineOptions())
     assert asked.names == ["edge", "kokoro"]
 
 
 def test_auto_with_nothing_usable_explains_both(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("interview_audio.engines.edge.reachable", lambda timeout=3.0: False)
+    monkeypatch.setattr(
+        "interview_audio.synthesis.engines.edge.reachable", lambda timeout=3.0: False
+    )
     monkeypatch.setattr(engines, "load_engine", _Asked("kokoro"))
     with pytest.raises(EngineUnavailable) as info:
         engines.select_engine("auto", EngineOptions())
@@ -692,7 +696,7 @@ def test_forced_engine_that_cannot_run_is_an_error(monkeypatch: pytest.MonkeyPat
     def never(timeout: float = 3.0) -> bool:
         raise AssertionError("a forced engine must not probe the Edge service")
 
-    monkeypatch.setattr("interview_audio.engines.edge.reachable", never)
+    monkeypatch.setattr("interview_audio.synthesis.engines.edge.reachable", never)
     asked = _Asked("kokoro")
     monkeypatch.setattr(engines, "load_engine", asked)
     with pytest.raises(EngineUnavailable) as info:
@@ -717,7 +721,9 @@ def test_unknown_engine_lists_the_choices() -> None:
 def test_an_engine_module_that_fails_to_import_says_how_to_fix_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setitem(engines.ENGINES, "espeak", "interview_audio.engines.gone:GoneEngine")
+    monkeypatch.setitem(
+        engines.ENGINES, "espeak", "interview_audio.synthesis.engines.gone:GoneEngine"
+    )
     with pytest.raises(EngineUnavailable, match="pip install") as caught:
         engines.load_engine("espeak", EngineOptions())
-    assert "interview_audio.engines.gone" in str(caught.value)
+    assert "interview_audio.synthesis.engines.gone" in str(caught.value)

@@ -28,11 +28,11 @@ from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import ClassVar
 
-from interview_audio.engines.base import SentenceTiming, Speech, VoiceInfo
+from interview_audio.article.script import Role
 from interview_audio.errors import EngineError, EngineUnavailable
-from interview_audio.script import Role
-from interview_audio.synthesis import Line
-from interview_audio.voices import EspeakVoice, Voice
+from interview_audio.synthesis.engines.base import SentenceTiming, Speech, VoiceInfo
+from interview_audio.synthesis.queue import Line
+from interview_audio.voices.model import EspeakVoice, Voice
 
 _SENTENCE = re.compile(r"[^。！？!?]+[。！？!?]*")
 
@@ -142,8 +142,8 @@ def fill_cache(
 ) -> None:
     """A second render in its own process: synthesize `count` lines into the cache at `root`
     right after every process passed `barrier`; report each segment's duration."""
-    from interview_audio.cache import Cache
-    from interview_audio.synthesis import synthesize
+    from interview_audio.synthesis.cache import Cache
+    from interview_audio.synthesis.queue import synthesize
 
     engine = ToneEngine(seconds_per_char=seconds_per_char, parallel=3)
     voice = EspeakVoice("cmn+f3")

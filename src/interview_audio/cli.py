@@ -13,19 +13,19 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from interview_audio import __version__
+from interview_audio.article.parse import Article, read_source
+from interview_audio.article.script import Script, dump_yaml, to_dict
+from interview_audio.article.speakable import Warning, check_script
 from interview_audio.errors import InterviewAudioError
-from interview_audio.parse import Article, read_source
-from interview_audio.script import Script, dump_yaml, to_dict
-from interview_audio.speakable import Warning, check_script
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
     from interview_audio.episode import Episode
-    from interview_audio.feed import FeedOptions
     from interview_audio.finish import RenderReport
+    from interview_audio.publish.feed import FeedOptions
     from interview_audio.render import BatchReport, EpisodeResult
-    from interview_audio.synthesis import Segment, SynthesisPlan
+    from interview_audio.synthesis.queue import Segment, SynthesisPlan
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class _EngineLine(logging.Filter):
 
 
 # The loggers whose INFO lines say which engine renders and where (Ray's workers).
-_SAY_WHERE = ("interview_audio.engines", "interview_audio.executors.ray")
+_SAY_WHERE = ("interview_audio.synthesis.engines", "interview_audio.synthesis.executors.ray")
 _ENGINE_LINE = _EngineLine()
 
 
@@ -137,8 +137,8 @@ def script_command(
     every turn, what was left out and any text that should not be spoken."""
     from dataclasses import replace
 
-    from interview_audio.chapters import find_chapters
-    from interview_audio.voices import load_voices, stated_genders
+    from interview_audio.article.chapters import find_chapters
+    from interview_audio.voices.model import load_voices, stated_genders
 
     parsed = _run(lambda: read_source(article, keep_translation))
     script = _run(lambda: stated_genders(parsed.script, load_voices(voices)))
@@ -273,9 +273,14 @@ def voices_command(
     from rich.console import Console
     from rich.table import Table
 
-    from interview_audio.engines import select_engine
-    from interview_audio.engines.base import EngineOptions
-    from interview_audio.voices import configured_voices, load_voices, voice_label, voice_users
+    from interview_audio.synthesis.engines import select_engine
+    from interview_audio.synthesis.engines.base import EngineOptions
+    from interview_audio.voices.model import (
+        configured_voices,
+        load_voices,
+        voice_label,
+        voice_users,
+    )
 
     config = _run(lambda: load_voices(voices))
     loaded = _run(
@@ -346,7 +351,7 @@ def preview_command(
 ) -> None:
     """Speak one line with one voice, to audition voices before a render."""
     from interview_audio.preview import preview
-    from interview_audio.voices import voice_label
+    from interview_audio.voices.model import voice_label
 
     result = _run(
         lambda: preview(
@@ -453,8 +458,8 @@ def render_command(
     stop the others; the summary lists each one and the exit code is 1 if any failed. Run the
     same command again to finish what is missing: complete episodes are skipped.
     """
-    from interview_audio.executors import RayOptions
     from interview_audio.render import RenderOptions, render_many
+    from interview_audio.synthesis.executors import RayOptions
 
     single = len(articles) == 1 and not articles[0].is_dir()
     options = RenderOptions(
@@ -727,7 +732,7 @@ ImageOpt = Annotated[
 def _feed_options(
     config: Path | None, base_url: str | None = None, **flags: str | None
 ) -> FeedOptions:
-    from interview_audio.feed import load_feed_options
+    from interview_audio.publish.feed import load_feed_options
 
     return _run(lambda: load_feed_options(config, {**flags, "base_url": base_url}))
 
@@ -747,7 +752,7 @@ def feed_command(
     image: ImageOpt = None,
 ) -> None:
     """Rebuild feed.xml and the library page (index.html) from the episode folders in FOLDER."""
-    from interview_audio.library import rebuild_library
+    from interview_audio.publish.library import rebuild_library
 
     options = _feed_options(config, base_url, title=title, author=author, image=image)
     library = _run(lambda: rebuild_library(folder, options))
@@ -775,7 +780,7 @@ def serve_command(
     image: ImageOpt = None,
 ) -> None:
     """Serve the episodes for a browser and podcast apps (read-only; Ctrl-C stops)."""
-    from interview_audio.serve import lan_addresses, make_server
+    from interview_audio.publish.serve import lan_addresses, make_server
 
     options = _feed_options(config, title=title, author=author, image=image)
     server = _run(lambda: make_server(folder, host, port, options))
@@ -810,7 +815,7 @@ def inspect_command(
     from rich.console import Console
     from rich.table import Table
 
-    from interview_audio.tags import read_tags
+    from interview_audio.publish.tags import read_tags
 
     result = _run(lambda: read_tags(mp3))
     console = Console()

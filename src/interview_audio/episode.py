@@ -12,16 +12,16 @@ import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from interview_audio.cache import Cache
-from interview_audio.chapters import find_chapters
-from interview_audio.engines.base import Engine
+from interview_audio.article.chapters import find_chapters
+from interview_audio.article.parse import read_script
+from interview_audio.article.script import Role, Script
+from interview_audio.article.speakable import check_script
 from interview_audio.errors import InputError
-from interview_audio.parse import read_script
-from interview_audio.script import Role, Script
-from interview_audio.speakable import check_script
-from interview_audio.speech import to_speech
-from interview_audio.synthesis import Line, SynthesisPlan, plan_stats
-from interview_audio.voices import (
+from interview_audio.synthesis.cache import Cache
+from interview_audio.synthesis.engines.base import Engine
+from interview_audio.synthesis.queue import Line, SynthesisPlan, plan_stats
+from interview_audio.synthesis.speech import to_speech
+from interview_audio.voices.model import (
     Cast,
     Pauses,
     VoicesConfig,

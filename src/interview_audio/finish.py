@@ -18,24 +18,24 @@ from pathlib import Path
 from typing import Any
 
 from interview_audio import __version__
-from interview_audio.assemble import (
+from interview_audio.article.script import Script, dump_yaml
+from interview_audio.audio.assemble import (
     AssembleOptions,
     ChapterSpan,
     EpisodeChapter,
     Timeline,
     assemble,
 )
-from interview_audio.cache import Cache, cache_key
-from interview_audio.captions import transcript, write_chapters_json, write_srt, write_vtt
-from interview_audio.cover import Cover
 from interview_audio.episode import Episode
 from interview_audio.files import write_text
-from interview_audio.manifest import MANIFEST_NAME, write_manifest
-from interview_audio.page import PAGE_NAME, write_episode_page
-from interview_audio.script import Script, dump_yaml
-from interview_audio.synthesis import Segment, SynthesisPlan
-from interview_audio.tags import EpisodeTags, write_tags
-from interview_audio.voices import Pauses
+from interview_audio.publish.captions import transcript, write_chapters_json, write_srt, write_vtt
+from interview_audio.publish.cover import Cover
+from interview_audio.publish.manifest import MANIFEST_NAME, write_manifest
+from interview_audio.publish.page import PAGE_NAME, write_episode_page
+from interview_audio.publish.tags import EpisodeTags, write_tags
+from interview_audio.synthesis.cache import Cache, cache_key
+from interview_audio.synthesis.queue import Segment, SynthesisPlan
+from interview_audio.voices.model import Pauses
 
 log = logging.getLogger(__name__)
 

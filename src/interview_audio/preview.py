@@ -5,17 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from interview_audio.engines import select_engine
-from interview_audio.engines.base import EngineOptions, Speech
+from interview_audio.article.parse import read_script
+from interview_audio.article.script import Role
 from interview_audio.episode import NARRATOR
 from interview_audio.errors import InputError, VoicesError
 from interview_audio.ffmpeg import Mp3Encoder
 from interview_audio.files import atomic_path
-from interview_audio.parse import read_script
-from interview_audio.script import Role
-from interview_audio.speech import to_speech
-from interview_audio.transform import apply_transform
-from interview_audio.voices import (
+from interview_audio.synthesis.engines import select_engine
+from interview_audio.synthesis.engines.base import EngineOptions, Speech
+from interview_audio.synthesis.speech import to_speech
+from interview_audio.synthesis.transform import apply_transform
+from interview_audio.voices.model import (
     Cast,
     CastEntry,
     EdgeVoice,
@@ -103,7 +103,7 @@ def _cast_for_preview(
 
 def _opening(paragraph: str, limit: int = 80) -> str:
     """The first sentences of a paragraph, up to about `limit` characters: enough to hear."""
-    from interview_audio.speech import split_sentences
+    from interview_audio.synthesis.speech import split_sentences
 
     text = ""
     for sentence in split_sentences(paragraph):

@@ -17,16 +17,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from interview_audio.assemble import AssembleOptions
-from interview_audio.cache import Cache, default_cache_dir
-from interview_audio.cover import Cover, episode_cover
-from interview_audio.engines import EngineSpec, select_engine
-from interview_audio.engines.base import Engine, EngineOptions
+from interview_audio.audio.assemble import AssembleOptions
 from interview_audio.episode import Episode, prepare_episode
 from interview_audio.errors import InputError, InterviewAudioError
-from interview_audio.executors import ExecutorOptions, RayOptions, open_executor
-from interview_audio.executors.base import EngineLoader
-from interview_audio.feed import FeedOptions, load_feed_options
 from interview_audio.ffmpeg import check as check_ffmpeg
 from interview_audio.files import check_writable
 from interview_audio.finish import (
@@ -37,9 +30,16 @@ from interview_audio.finish import (
     finished,
     planned_report,
 )
-from interview_audio.library import rebuild_library
-from interview_audio.synthesis import LineQueue, Segment, scratch_cache
-from interview_audio.voices import load_voices
+from interview_audio.publish.cover import Cover, episode_cover
+from interview_audio.publish.feed import FeedOptions, load_feed_options
+from interview_audio.publish.library import rebuild_library
+from interview_audio.synthesis.cache import Cache, default_cache_dir
+from interview_audio.synthesis.engines import EngineSpec, select_engine
+from interview_audio.synthesis.engines.base import Engine, EngineOptions
+from interview_audio.synthesis.executors import ExecutorOptions, RayOptions, open_executor
+from interview_audio.synthesis.executors.base import EngineLoader
+from interview_audio.synthesis.queue import LineQueue, Segment, scratch_cache
+from interview_audio.voices.model import load_voices
 
 log = logging.getLogger(__name__)
 

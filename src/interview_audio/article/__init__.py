@@ -1,0 +1,1 @@
+"""Reading the article: its text, markup, furniture, speakers and chapters, into a `Script`."""

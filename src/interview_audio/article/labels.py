@@ -1,0 +1,232 @@
+"""Speaker labels: which lines start a turn and who speaks.
+
+Two passes: every line that *could* be a label is collected first (`candidate`), then only
+names that behave like speakers are accepted (`confirm_speakers`): they recur, look like names,
+are not headings, credits, captions, bylines or title fragments. A label's role words (问, Q,
+`王芳（主持人）`) and its style (a whole bold question) are kept for `speakers`, which decides
+who hosts and who answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from interview_audio.article.markup import clean_text, strip_invisible
+from interview_audio.article.script import name_key
+
+LABEL_STYLES = (
+    "**名字：**正文",
+    "**名字**：正文",
+    "名字：正文",
+    "**名字** alone on its own line",
+    "问：/答：",
+    "Q:/A:",
+)
+
+_COLON = r"\s*[:：]\s*"
+_NAME = r"(?P<name>[^*\n:：]{1,40}?)"
+_BOLD_COLON_IN = re.compile(rf"^\*\*\s*{_NAME}{_COLON}\*\*\s*(?P<rest>.*)$")
+_BOLD_COLON_OUT = re.compile(rf"^\*\*\s*{_NAME}\s*\*\*(?:\s*\*\*)?{_COLON}(?P<rest>.*)$")
+_BOLD_WHOLE = re.compile(rf"^\*\*\s*{_NAME}{_COLON}(?P<rest>[^*\n]+?)\s*\*\*\s*(?P<tail>.*)$")
+_BOLD_ALONE = re.compile(r"^\*\*\s*(?P<name>[^*\n:：]{1,40}?)\s*\*\*$")
+_PLAIN = re.compile(rf"^(?P<name>[^\s*#>:：\[!\-+|][^*:：\n]{{0,39}}?){_COLON}(?P<rest>.*)$")
+_BULLET = re.compile(r"^\s*(?:[-*+•·]\s+)")
+_QUOTE = re.compile(r"^\s*(?:>\s*)+")
+_SPACES = re.compile(r"[ \t\u00a0\u3000\u2002-\u200a\u202f\u205f]+")
+
+_NOT_NAMES = re.compile(
+    r"来源|题图|图片|图源|配图|编辑|作者|排版|校对|责编|翻译|编译|出品|策划|备注|参考|链接|原文|"
+    r"声明|提示|时间|地点|发布|日期|导读|观点|要点|总结|背景|简介|介绍|关键词|标签|免责|版权|说明|"
+    r"附录|目录|前言|引言|结语|编者按|划重点|本期|注意|重点|结论|答案|例如|比如|补充|更新|小结|"
+    r"首先|其次|最后|总之|另外|其中|包括|原因|理由|问题\d*$|第.{1,3}[部章节点]|^注$|^PS$|^Note$|"
+    r"对话|专访|访谈|全文|实录|首发|下载|关注|转载|分割线|^(?:Source|About|Via|From)\b",
+    re.IGNORECASE,
+)
+_VERB_END = re.compile(
+    r"(?:说|道|表示|认为|指出|称|提到|回答|强调|解释|透露|坦言|写道|问道|补充道|是|的)$|"
+    r"(?<=.)(?:问|追问|反问|答)$"
+)
+_PAREN = re.compile(r"[（(]([^）)]*)[）)]")
+_BRACKETS = re.compile(r"^[《「『【“\"](?P<inner>[^《》「」『』【】“”\"]{1,20})[》」』】”\"]$")
+QA_NAMES = {"问": "主持人", "Q": "主持人", "答": "嘉宾", "A": "嘉宾"}
+
+# The most common Chinese surnames (together well over 85 % of people) and the compound ones:
+# a one-off plain `名字：` inside the dialogue is a speaker only when it reads as a person's name,
+# so `举个例子：` or `简单来说：` never start a turn.
+SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝"
+    "龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞"
+    "左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕"
+    "屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧"
+    "闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
+)
+COMPOUND_SURNAMES = (
+    "欧阳",
+    "司马",
+    "诸葛",
+    "上官",
+    "东方",
+    "皇甫",
+    "令狐",
+    "慕容",
+    "司徒",
+    "夏侯",
+)
+_LATIN_NAME = re.compile(r"[A-Z][a-z]+(?:[ .-][A-Z][a-z]*\.?){0,2}")
+
+
+def looks_like_person(name: str) -> bool:
+    """A Chinese name (a surname and one or two characters), a transliterated name with a
+    middle dot (山姆·奥特曼), or one to three capitalised Latin words (Jensen Huang)."""
+    if re.fullmatch(r"[\u3400-\u9fff]{2,4}", name):
+        return name[0] in SURNAMES or name.startswith(COMPOUND_SURNAMES)
+    if re.fullmatch(r"[\u3400-\u9fff]+[·・•][\u3400-\u9fff·・•]+", name):
+        return True
+    return bool(_LATIN_NAME.fullmatch(name))
+
+
+@dataclass(frozen=True)
+class Label:
+    """A line that may start a turn: the name it introduces, a role hint from parentheses
+    (王芳（主持人）), the label style and the text after the label on the same line."""
+
+    line: int
+    name: str
+    hint: str
+    style: str
+    rest: str
+
+
+def normalize_name(raw: str) -> tuple[str, str] | None:
+    """Return (display name, role hint) when `raw` looks like a person's label, else None."""
+    name = _SPACES.sub(" ", clean_text(raw)).strip()
+    hint = ""
+    paren = _PAREN.search(name)
+    if paren:
+        hint = paren.group(1).strip()
+        name = _PAREN.sub("", name).strip() or hint
+    bracketed = _BRACKETS.match(name)
+    if bracketed:  # a publication speaking as itself: 《晚点》, 「暗涌」
+        name = bracketed.group("inner").strip()
+    if name.upper() in ("Q", "A"):
+        name = name.upper()
+    if not name or len(name) > 24:
+        return None
+    if re.search(r"[。，,！!？?；;、\"“”‘’《》\[\]【】<>/\\|=+*#@$%^&~`]", name):
+        return None
+    latin_words = re.findall(r"[A-Za-z]+", name)
+    cjk = sum(1 for ch in name if "\u3400" <= ch <= "\u9fff")
+    if cjk > 12 or len(latin_words) > 4 or (cjk and len(latin_words) > 2):
+        return None
+    if re.fullmatch(r"[\d\s.]+", name) or re.search(r"\d{3,}", name):
+        return None
+    if _NOT_NAMES.search(name) or _VERB_END.search(name):
+        return None
+    return name, hint
+
+
+def candidate(line_no: int, raw_line: str) -> Label | None:
+    """A label-shaped line: the name it would introduce and the text after it."""
+    line = _QUOTE.sub("", _SPACES.sub(" ", strip_invisible(raw_line))).strip()
+    if not line or _BULLET.match(raw_line) or re.match(r"^\s*\d{1,3}[.)、]\s", raw_line):
+        return None
+    for style, pattern in (
+        ("bold", _BOLD_COLON_IN),
+        ("bold", _BOLD_COLON_OUT),
+        ("whole", _BOLD_WHOLE),
+        ("alone", _BOLD_ALONE),
+        ("plain", _PLAIN),
+    ):
+        match = pattern.match(line)
+        if not match:
+            continue
+        normalized = normalize_name(match.group("name"))
+        if normalized is None:
+            return None
+        rest = match.group("rest") if "rest" in match.groupdict() else ""
+        if rest.startswith("//"):
+            return None
+        if style == "whole":
+            rest = f"{rest} {match.group('tail')}".strip()
+        return Label(line_no, normalized[0], normalized[1], style, rest.strip())
+    return None
+
+
+def is_bold_alone(line: str) -> bool:
+    return bool(_BOLD_ALONE.match(line.strip()))
+
+
+def bold_alone_text(line: str) -> str:
+    match = _BOLD_ALONE.match(line.strip())
+    return match.group("name") if match else ""
+
+
+def confirm_speakers(labels: list[Label]) -> dict[str, str]:
+    """Decide which label names are speakers; map every accepted variant to its canonical name.
+
+    A shorter name inside a longer one (奥特曼 in 山姆·奥特曼) is the same person when the
+    longer one recurs or only adds a short given name; a one-off long fragment that merely
+    contains a speaker's name (a title line) does not swallow the speaker. A group is a speaker
+    when it recurs as a label; a one-off label counts when at least two other speakers use labels
+    of its style (bold, or plain `名字：`) and, for a plain one, it comes after the dialogue has
+    begun and reads as a person's name (a third guest who speaks once). 问/答 and Q/A only count
+    in pairs.
+    """
+    counts = Counter(label.name for label in labels)
+    keys = {name: name_key(name) for name in counts}
+    names = sorted(counts, key=lambda n: (-len(keys[n]), -counts[n], n))
+    group: dict[str, str] = {}
+    for name in names:
+        key = keys[name]
+        group[name] = next(
+            (
+                longer
+                for longer in names
+                if group.get(longer) == longer
+                and len(key) >= 2
+                and key != keys[longer]
+                and key in keys[longer]
+                and (counts[longer] >= 2 or len(keys[longer]) - len(key) <= 3)
+            ),
+            name,
+        )
+    totals: Counter[str] = Counter()
+    bold_totals: Counter[str] = Counter()
+    plain_totals: Counter[str] = Counter()
+    for label in labels:
+        totals[group[label.name]] += 1
+        bold_totals[group[label.name]] += label.style in ("bold", "whole")
+        plain_totals[group[label.name]] += label.style == "plain"
+    speakers = {name for name, count in totals.items() if count >= 2}
+    qa = speakers & set(QA_NAMES)
+    if qa and not ({"问", "答"} <= qa or {"Q", "A"} <= qa) and not (speakers - qa):
+        speakers -= qa
+    bold_speakers = {name for name in speakers if bold_totals[name]}
+    plain_speakers = {name for name in speakers if plain_totals[name]}
+    begun = min((label.line for label in labels if group[label.name] in speakers), default=0)
+    for label in labels:
+        name = group[label.name]
+        if totals[name] != 1:
+            continue
+        bold_one_off = bold_totals[name] == 1 and len(bold_speakers) >= 2
+        if bold_one_off or (
+            label.style == "plain"
+            and label.rest
+            and label.line > begun
+            and len(plain_speakers) >= 2
+            and looks_like_person(label.name)
+        ):
+            speakers.add(name)
+    return {name: target for name, target in group.items() if target in speakers}
+
+
+def single_alone_labels(labels: list[Label]) -> set[int]:
+    """Lines of `**名字**`-alone labels whose name is alone-labelled only once: a byline
+    (`**腾讯科技徐昙**`) or an account card's name, not a speaker's turn."""
+    alone = Counter(name_key(label.name) for label in labels if label.style == "alone")
+    return {
+        label.line for label in labels if label.style == "alone" and alone[name_key(label.name)] < 2
+    }

@@ -1,0 +1,772 @@
+"""Parse an interview article into a `Script`, and say what was left out.
+
+Chinese interviews come in many shapes (WeChat articles saved by Cubox or a Markdown exporter,
+blog posts with YAML front matter, transcript sites, plain `名字：` transcripts, 问/答, Q/A). The
+article is read in this order: front matter and block structure (`markup`), the title and the
+header's facts, furniture that is never spoken (`furniture`), an English translation or
+original alongside the Chinese, then speaker labels (`labels`) and the dialogue between them.
+Everything that is not dialogue is either the narrator's (title, summary topics) or left out,
+and `Article.left_out` says which lines and why, so `interview-audio script` can show it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from interview_audio.article.decode import read_text
+from interview_audio.article.furniture import (
+    END_HEADINGS,
+    PROMO,
+    account_cards,
+    furniture_kind,
+    is_end_mark,
+    is_furniture,
+    is_image,
+)
+from interview_audio.article.labels import (
+    LABEL_STYLES,
+    QA_NAMES,
+    Label,
+    bold_alone_text,
+    candidate,
+    confirm_speakers,
+    is_bold_alone,
+    normalize_name,
+    single_alone_labels,
+)
+from interview_audio.article.markup import (
+    clean_text,
+    front_matter,
+    han_count,
+    is_latin_prose,
+    latin_letters,
+    latin_words,
+    normalize_blocks,
+    strip_markup_noise,
+)
+from interview_audio.article.script import (
+    SCRIPT_SUFFIXES,
+    Heading,
+    Meta,
+    Script,
+    Topic,
+    Turn,
+    load_script,
+)
+from interview_audio.article.speakers import Clues, identify
+from interview_audio.errors import ParseError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Article", "LeftOut", "clean_text", "parse", "parse_article", "read_article"]
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A stretch of the article that no speaker says (1-based line numbers)."""
+
+    what: str
+    first_line: int
+    last_line: int
+    lines: int
+    sample: str = ""
+
+
+@dataclass(frozen=True)
+class Article:
+    """A parsed article: its script, what the narrator says instead of the text (title,
+    summary), and what was left out."""
+
+    script: Script
+    narrated: tuple[str, ...] = ()
+    left_out: tuple[LeftOut, ...] = field(default=())
+
+
+# Fates of lines that are reported when left out, in the order `script` lists them.
+INTRO = "before the dialogue (editorial intro, captions, bylines)"
+AFTER = "after the dialogue (credits, end marks, related articles)"
+TRANSLATION = "translation section (use --keep-translation to voice it)"
+ENGLISH = "English paragraphs beside the Chinese (use --keep-translation to voice them)"
+FURNITURE = "images, links, credits and promotions inside the dialogue"
+CARDS = "account cards"
+HIDDEN = "collapsed HTML, scripts and code"
+
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s*(.*?)\s*#*\s*$")
+_NUMBER_ONLY = re.compile(r"^(?:\d{1,3}|[一二三四五六七八九十]{1,3}|第.{1,3}[部章节])[.、)）:：]?$")
+_TOPIC_ITEM = re.compile(
+    r"^\s*(?:\d{1,3}[.)、]\s*|[-*+•]\s+|[一二三四五六七八九十]{1,3}、\s*|[①-⑳]\s*)(?P<body>.+)$"
+)
+_TOPIC_BOLD = re.compile(r"^\*\*\s*(?P<title>[^*]+?)\s*[:：]?\s*\*\*\s*[:：]?\s*(?P<text>.*)$")
+_TOPIC_PLAIN = re.compile(r"^(?P<title>[^:：。]{2,40})[:：]\s*(?P<text>.+)$")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+•]\s+|\d{1,3}[.)、]\s*|[①-⑳])")
+_SENTENCE_END = re.compile(r"[。！？!?…”」』）)]$")
+_SUMMARY_HEADINGS = re.compile(
+    r"内容导读|导读|划重点|本期要点|核心要点|要点|内容提要|提要|内容摘要|摘要|主要观点|核心观点|"
+    r"精彩观点|亮点|Highlights|Key takeaways|Summary|TL;?DR",
+    re.IGNORECASE,
+)
+_DIALOGUE_HEADINGS = re.compile(
+    r"全文|实录|访谈内容|对话内容|正文|对话|访谈|Transcript", re.IGNORECASE
+)
+_META_KEYS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("author", re.compile(r"^(?:文章作者|作者|公众号|来源公众号|Author)$", re.IGNORECASE)),
+    ("date", re.compile(r"^(?:发布时间|发布日期|发表时间|日期|时间|Date)$", re.IGNORECASE)),
+    ("location", re.compile(r"^(?:发布地|发布地点|地点|IP属地)$")),
+    ("source_url", re.compile(r"^(?:原文链接|原文地址|文章链接|链接|URL|Source)$", re.IGNORECASE)),
+    ("cover_url", re.compile(r"^(?:封面图链接|封面链接|封面图|封面|Cover)$", re.IGNORECASE)),
+)
+_META_LINE = re.compile(r"^\s*([^:：\s]{1,8})\s*[:：]\s*(.+?)\s*$")
+_URL = re.compile(r"https?://[^\s)\]>\"“”]+")
+# What an exporter writes where the title was lost (a Cubox export of a WeChat page can start
+# with `微信号` underlined): the file's own name says more than that.
+_PLACEHOLDER_TITLE = re.compile(
+    r"微信号|微信公众号|公众号|微信公众平台|微信|原创|图片|mp\.weixin\.qq\.com|WeChat|Untitled|无标题",
+    re.IGNORECASE,
+)
+_SOURCE_LINE = re.compile(r"^\[(?P<domain>[\w.-]+\.[a-z]{2,})\]\((?P<url>[^)\s]+)\)(?P<rest>.*)$")
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def read_article(path: Path, keep_translation: bool = False) -> Script:
+    return parse(read_text(path), str(path), keep_translation=keep_translation).script
+
+
+def read_source(path: Path, keep_translation: bool = False) -> Article:
+    """An article or a YAML script, by file suffix: the one input every command accepts."""
+    if path.suffix.lower() in SCRIPT_SUFFIXES:
+        return Article(load_script(path))
+    return parse(read_text(path), str(path), keep_translation=keep_translation)
+
+
+def read_script(path: Path, keep_translation: bool = False) -> Script:
+    """The script of an article or of a YAML script file."""
+    return read_source(path, keep_translation).script
+
+
+def parse_article(text: str, name: str = "input") -> Script:
+    """Parse article text into a Script; raise ParseError when no dialogue can be found."""
+    return parse(text, name).script
+
+
+# --- the article ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Page:
+    """The article's lines as the parser works on them, and each line's fate."""
+
+    lines: list[str]
+    cleaned: list[str]
+    fate: list[str]
+    skip: set[int]  # lines that can never be labels or dialogue
+
+    def content(self, index: int) -> bool:
+        return bool(self.lines[index].strip()) and index not in self.skip
+
+
+def parse(text: str, name: str = "input", keep_translation: bool = False) -> Article:
+    """Parse article text; raise ParseError when no dialogue can be found."""
+    raw = [
+        strip_markup_noise(line)
+        for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    ]
+    fields, covered = front_matter(raw)
+    for index in range(covered):
+        raw[index] = ""
+    blocks = normalize_blocks(raw)
+    lines = blocks.lines
+    page = _Page(lines, [clean_text(line) for line in lines], [""] * len(lines), set())
+    for index in blocks.hidden | blocks.code:
+        page.fate[index] = HIDDEN
+    for index in account_cards(lines, page.cleaned):
+        page.fate[index] = CARDS
+        page.skip.add(index)
+    title_line = _title_line(page)
+    if title_line is not None:
+        page.skip.add(title_line)
+        page.fate[title_line] = "title"
+    section = _translation_section(page)
+    english = _english_lines(page, section)
+    if not keep_translation:
+        for index in english:
+            page.skip.add(index)
+            page.fate[index] = ENGLISH
+        if section is not None:
+            for index in range(section, len(lines)):
+                page.skip.add(index)
+                page.fate[index] = TRANSLATION
+
+    labels = [
+        label
+        for index, line in enumerate(lines)
+        if index not in page.skip and (label := candidate(index, line))
+    ]
+    whos_who = _whos_who(labels)
+    singles = single_alone_labels(labels) | _list_headings(page, labels) | set(whos_who)
+    labels = [label for label in labels if label.line not in singles]
+    main = [label for label in labels if section is None or label.line < section]
+    extra = [label for label in labels if section is not None and label.line >= section]
+    canonical = confirm_speakers(main)
+    if not set(canonical.values()):
+        raise ParseError(
+            f"{name}: no speaker labels found. Looked for: {', '.join(LABEL_STYLES)}. "
+            "Mark each turn with the speaker's name and a colon at the start of a line, "
+            "e.g. '主持人：…' and '嘉宾：…'."
+        )
+    in_section = confirm_speakers(extra)
+    speaker_of = {label.line: canonical[label.name] for label in main if label.name in canonical}
+    speaker_of.update(
+        {label.line: in_section[label.name] for label in extra if label.name in in_section}
+    )
+    by_line = {label.line: label for label in labels if label.line in speaker_of}
+    first_label = min(by_line)
+    meta = _meta(page, first_label, fields, name)
+    topic_lines, topics = _topics(page, first_label)
+    walk = _Walk(page, by_line, speaker_of, section if keep_translation else None)
+    turns = walk.run(first_label)
+    if not turns:
+        raise ParseError(
+            f"{name}: speaker labels were found but no dialogue text follows them. "
+            "Put each turn's text after its label."
+        )
+    turns = _voice_translation(turns, walk.translated_from)
+    _drop_tail_furniture(page, turns, walk, first_label)
+    whole_bold = Counter(
+        QA_NAMES.get(speaker_of[label.line], speaker_of[label.line])
+        for label in main
+        if label.style == "whole" and label.line in speaker_of
+    )
+    aliases: dict[str, list[str]] = {QA_NAMES.get(s, s): [] for s, _ in turns}
+    hints = {QA_NAMES.get(s, s): hint for s, hint in walk.hints.items()}
+    for variant, target in canonical.items():
+        shown = QA_NAMES.get(target, target)
+        if shown in aliases and variant != shown:
+            aliases[shown].append(variant)
+            if target in QA_NAMES:
+                hints.setdefault(shown, target)
+    clues = Clues(
+        intro="\n".join([meta.title, *_intro_lines(page, first_label, topic_lines)]),
+        account=meta.author,
+        hints=hints,
+        whole_bold=dict(whole_bold),
+        named={part: person for part, person in whos_who.values()},
+        aliases={name: tuple(sorted(found)) for name, found in aliases.items()},
+    )
+    speakers = identify([(QA_NAMES.get(s, s), p) for s, p in turns], clues)
+    roles = {speaker.name: speaker.role for speaker in speakers}
+    script = Script(
+        meta=meta,
+        speakers=speakers,
+        turns=tuple(
+            Turn(QA_NAMES.get(s, s), roles[QA_NAMES.get(s, s)], tuple(p)) for s, p in turns
+        ),
+        topics=topics,
+        headings=tuple(walk.headings),
+    )
+    for index in topic_lines:
+        page.fate[index] = "topics"
+    for index in range(first_label):
+        if page.content(index) and not page.fate[index] and page.cleaned[index]:
+            page.fate[index] = INTRO
+    narrated = ["the title"] + ([f"{len(topics)} summary topics"] if topics else [])
+    return Article(script, tuple(narrated), _left_out(page))
+
+
+def _whos_who(labels: list[Label]) -> dict[int, tuple[str, str]]:
+    """`A：Geoffrey Hinton` above a Q/A interview says who answers; it is not a turn. By line:
+    the part (主持人, 嘉宾) and the person."""
+    return {
+        label.line: (QA_NAMES[label.name], clean_text(label.rest))
+        for label in labels
+        if label.name in QA_NAMES
+        and label.rest
+        and len(clean_text(label.rest)) <= 30
+        and not re.search(r"[，。？！,.?!；;]", clean_text(label.rest))
+        and normalize_name(label.rest) is not None
+    }
+
+
+def _intro_lines(page: _Page, first_label: int, topic_lines: list[int]) -> list[str]:
+    """The text before the dialogue that an editor wrote (introduction, summary, who's who),
+    without account cards, furniture or hidden HTML: where an article says who people are."""
+    topics = set(topic_lines)
+    return [
+        re.sub(r"^\s*#+\s*", "", page.cleaned[index])
+        for index in range(first_label)
+        if page.content(index)
+        and page.cleaned[index]
+        and (index in topics or page.fate[index] in ("", INTRO))
+        and not furniture_kind(page.lines[index], page.cleaned[index])
+    ]
+
+
+def _list_headings(page: _Page, labels: list[Label]) -> set[int]:
+    """`**一些有意思的点：**` over a bulleted list: a heading with a colon, not a speaker."""
+    found = set()
+    for label in labels:
+        if label.rest:
+            continue
+        following = next(
+            (i for i in range(label.line + 1, len(page.lines)) if page.lines[i].strip()), None
+        )
+        if following is not None and _LIST_ITEM.match(page.lines[following]):
+            found.add(label.line)
+    return found
+
+
+def _title_line(page: _Page) -> int | None:
+    """The first line is the title when it is a heading, or a short line that does not end a
+    sentence (a Cubox export's first line): it is read before labels, so `对话 MiniMax 闫俊杰：…`
+    never introduces a speaker called 对话MiniMax闫俊杰."""
+    first = next((i for i, line in enumerate(page.lines) if line.strip()), None)
+    if first is None:
+        return None
+    line = page.lines[first]
+    heading = _HEADING.match(line)
+    if heading:
+        return first if len(heading.group(1)) == 1 else None
+    text = page.cleaned[first]
+    following = next((i for i in range(first + 1, len(page.lines)) if page.lines[i].strip()), None)
+    if (
+        text
+        and len(text) <= 80
+        and not _SENTENCE_END.search(text)
+        and following is not None
+        and following > first + 1
+    ):
+        label = candidate(first, line)
+        if label is None or label.rest:
+            return first
+    return None
+
+
+def _translation_section(page: _Page) -> int | None:
+    """Where a trailing translation starts: the last stretch of the article that is (nearly)
+    all Latin-script prose, at least three paragraphs, after Chinese dialogue."""
+    content = [i for i in range(len(page.lines)) if page.content(i) and page.cleaned[i]]
+    if not content:
+        return None
+    if han_count("\n".join(page.cleaned[i] for i in content)[:50_000]) < 200:
+        return None
+    start = None
+    latin = other = 0
+    for index in reversed(content):
+        text = page.cleaned[index]
+        if is_latin_prose(text, 3):
+            latin += 1
+            start = index
+        elif (
+            is_furniture(page.lines[index], text)
+            or is_end_mark(text)
+            or len(text) <= 12
+            and not han_count(text)
+        ):
+            continue
+        else:
+            other += 1
+            if other > max(1, latin // 10):
+                break
+    if start is None or latin < 3:
+        return None
+    before = [i for i in content if i < start]
+    if not before or sum(han_count(page.cleaned[i]) for i in before) < 100:
+        return None
+    heading = before[-1]
+    if latin_letters(page.cleaned[heading]) and not han_count(page.cleaned[heading]):
+        start = heading  # an English heading over the section ("English version")
+    return start
+
+
+def _english_lines(page: _Page, section: int | None) -> set[int]:
+    """Latin-script prose lines inside a Chinese article (an original beside its translation,
+    as transcript sites and bilingual blogs print them)."""
+    end = section if section is not None else len(page.lines)
+    joined = "\n".join(page.cleaned[:end])[:50_000]  # a sample is enough to tell
+    if han_count(joined) <= latin_words(joined):
+        return set()
+    return {i for i in range(end) if page.content(i) and is_latin_prose(page.cleaned[i])}
+
+
+def _meta(page: _Page, first_label: int, fields: dict[str, str], name: str) -> Meta:
+    title = clean_text(fields.get("title", ""))
+    found: dict[str, str] = {}
+    for key in ("author", "date", "location"):
+        if fields.get(key):
+            found[key] = fields[key]
+    for key in ("url", "link", "source", "original_url"):
+        value = fields.get(key, "")
+        if value.startswith("http") and "source_url" not in found:
+            found["source_url"] = value
+    for index in range(first_label):
+        line = page.lines[index]
+        heading = _HEADING.match(line)
+        if heading and heading.group(1) == "#" and not title:
+            title = clean_text(heading.group(2))
+            page.fate[index] = "title"
+            continue
+        if heading and len(heading.group(1)) >= 2:
+            break
+        source = _SOURCE_LINE.match(line.strip())
+        if source and "source_url" not in found:
+            found["source_url"] = source.group("url")
+            account = source.group("rest").split()
+            half = len(account) // 2
+            if account and account[:half] == account[half:]:
+                account = [" ".join(account[half:])]  # `Founder Park Founder Park`
+            if account and "author" not in found:
+                found["author"] = account[-1]
+            page.fate[index] = "meta"
+            continue
+        match = _META_LINE.match(page.cleaned[index] if "http" not in line else line.strip())
+        if not match:
+            continue
+        key, value = match.group(1).strip("* "), match.group(2).strip("* ")
+        for field_name, pattern in _META_KEYS:
+            if pattern.match(key) and field_name not in found:
+                url = _URL.search(value)
+                found[field_name] = url.group(0) if field_name.endswith("url") and url else value
+                page.fate[index] = "meta"
+    if not title:
+        title = next(
+            (
+                page.cleaned[i]
+                for i in range(first_label)
+                if page.cleaned[i]
+                and len(page.cleaned[i]) <= 80
+                and page.content(i)
+                or page.fate[i] == "title"
+            ),
+            Path(name).stem,
+        )
+    if _PLACEHOLDER_TITLE.fullmatch(title.strip()):
+        title = Path(name).stem
+    date = found.get("date", "")
+    iso = re.match(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})", date)
+    date = f"{int(iso.group(1)):04d}-{int(iso.group(2)):02d}-{int(iso.group(3)):02d}" if iso else ""
+    return Meta(
+        title=title,
+        author=clean_text(found.get("author", "")),
+        date=date,
+        location=clean_text(found.get("location", "")),
+        source_url=found.get("source_url", ""),
+        cover_url=found.get("cover_url", ""),
+    )
+
+
+def _topics(page: _Page, first_label: int) -> tuple[list[int], tuple[Topic, ...]]:
+    """Numbered items under a summary heading (内容导读, 划重点, 本期要点 …) before the dialogue."""
+    topics: list[Topic] = []
+    used: list[int] = []
+    inside = False
+    for index, line in enumerate(page.lines[:first_label]):
+        heading = _HEADING.match(line)
+        bold_heading = re.fullmatch(r"\s*\*\*([^*]{1,20})\*\*\s*[:：]?\s*", line)
+        title = ""
+        if heading and heading.group(1) != "#":
+            title = heading.group(2)
+        elif bold_heading:
+            title = bold_heading.group(1)
+        if title:
+            inside = bool(_SUMMARY_HEADINGS.search(title)) and not topics
+            if inside:
+                used.append(index)
+            continue
+        if not inside:
+            continue
+        item = _TOPIC_ITEM.match(line)
+        if not item:
+            continue
+        body = item.group("body").strip()
+        bold = _TOPIC_BOLD.match(body)
+        plain = _TOPIC_PLAIN.match(clean_text(body))
+        if bold:
+            title, rest = bold.group("title"), bold.group("text")
+        elif plain:
+            title, rest = plain.group("title"), plain.group("text")
+        else:
+            title, rest = body, ""
+        title = clean_text(title).rstrip(":：。 ")
+        if title:
+            topics.append(Topic(title=title, text=clean_text(rest)))
+            used.append(index)
+    return used, tuple(topics)
+
+
+def _join(previous: str, line: str) -> str:
+    """Join a wrapped line: Latin words keep a space (Alex / Heath), Chinese joins directly."""
+    if (
+        previous
+        and line
+        and previous[-1].isascii()
+        and previous[-1].isalnum()
+        and line[0].isascii()
+        and line[0].isalnum()
+    ):
+        return f"{previous} {line}"
+    return previous + line
+
+
+class _Walk:
+    """Walk from the first label to an end mark, building turns, paragraphs and headings."""
+
+    def __init__(
+        self,
+        page: _Page,
+        by_line: dict[int, Label],
+        speaker_of: dict[int, str],
+        section: int | None,
+    ) -> None:
+        self.page = page
+        self.by_line = by_line
+        self.speaker_of = speaker_of
+        self.section = section
+        self.turns: list[tuple[str, list[str]]] = []
+        self.turn_lines: list[list[int]] = []
+        self.headings: list[Heading] = []
+        self.hints: dict[str, str] = {}
+        self.translated_from: int | None = None  # index of the first turn of the translation
+        self.end = len(page.lines)
+        self.last_label = max(by_line)
+        self._pending: list[str] = []
+        self._block = ""
+        self._block_lines: list[int] = []
+
+    def _flush(self) -> None:
+        cleaned = clean_text(self._block)
+        if self.turns and cleaned and re.search(r"\w", cleaned):
+            paragraphs = self.turns[-1][1]
+            if paragraphs and re.match(r"^[。，、；：！？…）)”」]", cleaned):
+                paragraphs[-1] += cleaned
+            else:
+                paragraphs.append(cleaned)
+                self.turn_lines[-1].append(self._block_lines[0] if self._block_lines else -1)
+        self._block = ""
+        self._block_lines = []
+
+    def _add_heading(self, title: str) -> None:
+        title = clean_text(title).strip(":： ")
+        if not title:
+            return
+        if self._pending and _NUMBER_ONLY.match(self._pending[-1]):
+            self._pending[-1] = title
+        else:
+            self._pending.append(title)
+
+    def _mark(self, index: int, fate: str) -> None:
+        if not self.page.fate[index]:
+            self.page.fate[index] = fate
+
+    def _aside(self, index: int) -> bool:
+        """A caption under a picture, or the second line of a promotion (`点击「在看」` /
+        `是对我们最大的鼓励`): a short line standing alone right after one of them."""
+        page = self.page
+        text = page.cleaned[index]
+        if len(text) > 30 or (index + 1 < len(page.lines) and page.lines[index + 1].strip()):
+            return False
+        before = index - 1
+        while before >= 0 and not page.lines[before].strip():
+            before -= 1
+        if before < 0 or before == index - 1 and not is_image(page.lines[before]):
+            return False
+        if _SENTENCE_END.search(text) and not re.match(r"^(?:图|△|▲|↑|上图|下图)", text):
+            return False
+        return is_image(page.lines[before]) or bool(PROMO.search(page.cleaned[before]))
+
+    def run(self, first_label: int) -> list[tuple[str, list[str]]]:
+        lines, page = self.page.lines, self.page
+        start = first_label
+        while start > 0 and (not lines[start - 1].strip() or _opening_heading(lines[start - 1])):
+            start -= 1
+        previous_blank = True
+        for index in range(start, len(lines)):
+            raw = lines[index]
+            stripped = raw.strip()
+            if self.section is not None and index == self.section:
+                self._flush()
+                self.translated_from = len(self.turns)
+            if not stripped:
+                self._flush()
+                previous_blank = True
+                continue
+            if index in page.skip:
+                self._flush()
+                previous_blank = True
+                continue
+            heading = _HEADING.match(raw)
+            if heading and heading.group(2):
+                self._flush()
+                if END_HEADINGS.search(heading.group(2)):
+                    self.end = index
+                    break
+                self._add_heading(heading.group(2))
+                self._mark(index, "heading")
+                previous_blank = True
+                continue
+            label = self.by_line.get(index)
+            if label:
+                self._flush()
+                speaker = self.speaker_of[index]
+                if label.hint:
+                    self.hints.setdefault(speaker, label.hint)
+                for title in self._pending:
+                    self.headings.append(Heading(title, len(self.turns)))
+                self._pending.clear()
+                self.turns.append((speaker, []))
+                self.turn_lines.append([])
+                self._block = label.rest
+                self._block_lines = [index]
+                self._mark(index, "dialogue")
+                previous_blank = False
+                continue
+            cleaned = page.cleaned[index]
+            if is_end_mark(cleaned):
+                self._flush()
+                self.end = index
+                break
+            if self._block and re.fullmatch(r"[。，、；：！？…）)”」]+", cleaned):
+                self._block += cleaned  # the seed's `**…**` then `。` on the next line
+                continue
+            kind = furniture_kind(raw, cleaned)
+            if kind in ("credit", "promo", "footer") and index > self.last_label:
+                self._flush()  # credits after the last turn: the article's footer begins
+                self.end = index
+                break
+            if kind or self._aside(index):
+                self._flush()
+                self._mark(index, FURNITURE)
+                previous_blank = True
+                continue
+            if (
+                is_bold_alone(stripped)
+                and previous_blank
+                and _is_heading_line(page, index, self.by_line)
+            ):
+                self._flush()
+                self._add_heading(bold_alone_text(stripped))
+                self._mark(index, "heading")
+                continue
+            if (
+                self._block
+                and _SENTENCE_END.search(clean_text(self._block))
+                and not re.match(r"^\s*(?:\*\*\s*)?[。，、；：！？…）)”」]", raw)
+            ):
+                self._flush()
+            self._block = _join(self._block.rstrip(), stripped) if self._block else stripped
+            self._block_lines.append(index)
+            self._mark(index, "dialogue")
+            previous_blank = False
+        self._flush()
+        for index in range(self.end, len(lines)):
+            if page.content(index) and not page.fate[index] and page.cleaned[index]:
+                page.fate[index] = AFTER
+        kept = [i for i, turn in enumerate(self.turns) if turn[1]]
+        if self.translated_from is not None:
+            self.translated_from = sum(1 for i in kept if i < self.translated_from)
+        self.turn_lines = [self.turn_lines[i] for i in kept]
+        return [self.turns[i] for i in kept]
+
+
+def _voice_translation(
+    turns: list[tuple[str, list[str]]], start: int | None
+) -> list[tuple[str, list[str]]]:
+    """Give a kept translation section's turns to the speakers of the Chinese turns they
+    translate: labels are matched by position (the k-th English turn renders the k-th Chinese
+    one), each English label taking the Chinese speaker it lines up with most often."""
+    if start is None or start >= len(turns):
+        return turns
+    original, translation = turns[:start], turns[start:]
+    pairs: dict[str, Counter[str]] = {}
+    for (chinese, _), (english, _) in zip(original, translation, strict=False):
+        pairs.setdefault(english, Counter())[chinese] += 1
+    known = {speaker for speaker, _ in original}
+    voice = {
+        label: counts.most_common(1)[0][0] if label not in known else label
+        for label, counts in pairs.items()
+    }
+    return original + [
+        (voice.get(speaker, speaker), paragraphs) for speaker, paragraphs in translation
+    ]
+
+
+def _drop_tail_furniture(
+    page: _Page, turns: list[tuple[str, list[str]]], walk: _Walk, first_label: int
+) -> None:
+    """The account name or site chrome after the last answer (`42章经`, `See all posts`): short
+    unpunctuated paragraphs that close the last turn and also appear before the dialogue, or
+    are a few Latin words."""
+    if not turns:
+        return
+    header = "\n".join(page.cleaned[:first_label])
+    paragraphs, starts = turns[-1][1], walk.turn_lines[-1]
+    run = 0
+    while run + 1 < len(paragraphs):
+        last = paragraphs[-1 - run]
+        if len(last) > 16 or _SENTENCE_END.search(last):
+            break
+        run += 1
+    tail = paragraphs[len(paragraphs) - run :]
+    if not tail or not (
+        run >= 2 or any(p in header or re.fullmatch(r"[A-Za-z .&|-]{1,30}", p) for p in tail)
+    ):
+        return
+    del paragraphs[len(paragraphs) - run :]
+    for line in starts[len(paragraphs) :]:
+        if line >= 0:
+            page.fate[line] = AFTER
+    del starts[len(paragraphs) :]
+
+
+def _opening_heading(line: str) -> bool:
+    """A section heading just above the first label opens the first chapter; the summary's
+    and the dialogue's own headings (内容导读, 访谈全文) do not."""
+    heading = _HEADING.match(line)
+    if not heading or len(heading.group(1)) < 2:
+        return False
+    title = heading.group(2)
+    return not (_SUMMARY_HEADINGS.search(title) or _DIALOGUE_HEADINGS.search(title))
+
+
+def _is_heading_line(page: _Page, index: int, by_line: dict[int, Label]) -> bool:
+    """A bold line alone is a heading when it stands as its own block and a label or another
+    heading follows; otherwise it is emphasis inside a paragraph (the seed's `**…**\\n。`)."""
+    lines = page.lines
+    text = page.cleaned[index]
+    if not text or _SENTENCE_END.search(text) and not _NUMBER_ONLY.match(text):
+        return False
+    following = next((i for i in range(index + 1, len(lines)) if lines[i].strip()), None)
+    if following is None:
+        return False
+    if following == index + 1 and not is_bold_alone(lines[following]):
+        return False
+    return (
+        following in by_line
+        or is_bold_alone(lines[following])
+        or bool(_HEADING.match(lines[following]))
+    )
+
+
+def _left_out(page: _Page) -> tuple[LeftOut, ...]:
+    """Runs of intro, after-dialogue and translation lines; counts of the scattered kinds."""
+    result: list[LeftOut] = []
+    for what in (INTRO, AFTER, TRANSLATION):
+        indices = [i for i, fate in enumerate(page.fate) if fate == what]
+        if not indices:
+            continue
+        sample = next((page.cleaned[i] for i in indices if len(page.cleaned[i]) > 8), "")
+        result.append(LeftOut(what, indices[0] + 1, indices[-1] + 1, len(indices), sample[:40]))
+    for what in (ENGLISH, FURNITURE, CARDS, HIDDEN):
+        indices = [
+            i
+            for i, fate in enumerate(page.fate)
+            if fate == what and page.lines[i].strip() or fate == what == HIDDEN
+        ]
+        if indices:
+            sample = next((page.cleaned[i] for i in indices if page.cleaned[i]), "")
+            result.append(LeftOut(what, indices[0] + 1, indices[-1] + 1, len(indices), sample[:40]))
+    return tuple(result)
