@@ -41,7 +41,8 @@ from interview_audio.episode import plan_episode, with_chapters
 from interview_audio.synthesis.engines import load_engine
 from interview_audio.synthesis.engines.base import EngineOptions
 from interview_audio.synthesis.transform import apply_transform
-from interview_audio.voices.model import cast_voices, load_voices
+from interview_audio.voices.casting import cast_voices
+from interview_audio.voices.load import load_voices
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT.parent / "shared" / "seed" / "000_79d8b0fa45fee915.txt"

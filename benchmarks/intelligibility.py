@@ -70,14 +70,8 @@ from interview_audio.synthesis.engines import load_engine
 from interview_audio.synthesis.engines.base import Engine, EngineOptions, Speech
 from interview_audio.synthesis.speech import to_speech
 from interview_audio.synthesis.transform import apply_transform
-from interview_audio.voices.model import (
-    EspeakVoice,
-    KokoroVoice,
-    Voice,
-    VoicesConfig,
-    load_voices,
-    voice_label,
-)
+from interview_audio.voices.load import load_voices
+from interview_audio.voices.model import EspeakVoice, KokoroVoice, Voice, VoicesConfig, voice_label
 
 SENTENCES = Path(__file__).resolve().parent / "sentences.txt"
 OFFLINE_ENGINES = ("kokoro", "espeak")

@@ -82,13 +82,13 @@ from interview_audio.synthesis.transform import (
     PRAAT_SEED,
     apply_transform,
 )
+from interview_audio.voices.casting import cast_voices
+from interview_audio.voices.load import load_voices
 from interview_audio.voices.model import (
     KokoroVoice,
     Voice,
     VoicesConfig,
     VoiceTransform,
-    cast_voices,
-    load_voices,
     voice_label,
 )
 

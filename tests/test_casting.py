@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 from interview_audio.article.parse import parse_article, read_article
 from interview_audio.article.script import Gender, Meta, Role, Script, Speaker, Turn
 from interview_audio.cli import app
+from interview_audio.voices.casting import cast_voices, stated_genders, voice_distance
+from interview_audio.voices.load import load_voices
 from interview_audio.voices.model import (
     NARRATOR,
     CastEntry,
@@ -24,10 +26,6 @@ from interview_audio.voices.model import (
     Voice,
     VoicesConfig,
     VoiceTransform,
-    cast_voices,
-    load_voices,
-    stated_genders,
-    voice_distance,
     voice_key,
 )
 

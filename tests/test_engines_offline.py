@@ -13,21 +13,20 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from interview_audio.article.script import Role
+from interview_audio.article.script import Gender, Role
 from interview_audio.errors import EngineUnavailable, VoicesError
 from interview_audio.synthesis.engines import kokoro as kokoro_module
 from interview_audio.synthesis.engines.base import EngineOptions, Speech
 from interview_audio.synthesis.engines.espeak import EspeakEngine
 from interview_audio.synthesis.engines.kokoro import KokoroEngine, english_phonemes, split_phonemes
 from interview_audio.synthesis.transform import apply_transform
+from interview_audio.voices.load import load_voices
 from interview_audio.voices.model import (
     EdgeVoice,
     EspeakVoice,
-    Gender,
     KokoroVoice,
     VoiceSet,
     VoiceTransform,
-    load_voices,
 )
 
 SENTENCE = "我们今天请到了一位嘉宾，他在人工智能领域工作了十年。"

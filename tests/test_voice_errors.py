@@ -13,14 +13,10 @@ from interview_audio.cli import app
 from interview_audio.errors import VoicesError
 from interview_audio.render import RenderOptions, render
 from interview_audio.synthesis.engines.kokoro import parse_style
-from interview_audio.voices.model import (
-    KokoroVoice,
-    Voice,
-    check_voices,
-    closest,
-    load_voices,
-    suggest,
-)
+from interview_audio.voices.casting import check_voices
+from interview_audio.voices.load import load_voices
+from interview_audio.voices.model import KokoroVoice, Voice
+from interview_audio.voices.suggest import closest, suggest
 
 SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
 runner = CliRunner()

@@ -14,6 +14,8 @@ from interview_audio.article.script import Gender, Meta, Role, Script, Speaker, 
 from interview_audio.errors import EngineUnavailable, VoicesError
 from interview_audio.synthesis import engines
 from interview_audio.synthesis.engines.base import Engine, EngineOptions
+from interview_audio.voices.casting import cast_voices, describe_cast
+from interview_audio.voices.load import load_voices
 from interview_audio.voices.model import (
     ENGINE_CHOICES,
     ENGINE_NAMES,
@@ -23,10 +25,7 @@ from interview_audio.voices.model import (
     KokoroVoice,
     VoicesConfig,
     VoiceTransform,
-    cast_voices,
-    describe_cast,
     kokoro_mix,
-    load_voices,
     voice_key,
     voice_label,
 )

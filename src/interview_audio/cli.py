@@ -138,7 +138,8 @@ def script_command(
     from dataclasses import replace
 
     from interview_audio.article.chapters import find_chapters
-    from interview_audio.voices.model import load_voices, stated_genders
+    from interview_audio.voices.casting import stated_genders
+    from interview_audio.voices.load import load_voices
 
     parsed = _run(lambda: read_source(article, keep_translation))
     script = _run(lambda: stated_genders(parsed.script, load_voices(voices)))
@@ -275,12 +276,9 @@ def voices_command(
 
     from interview_audio.synthesis.engines import select_engine
     from interview_audio.synthesis.engines.base import EngineOptions
-    from interview_audio.voices.model import (
-        configured_voices,
-        load_voices,
-        voice_label,
-        voice_users,
-    )
+    from interview_audio.voices.listing import configured_voices, voice_users
+    from interview_audio.voices.load import load_voices
+    from interview_audio.voices.model import voice_label
 
     config = _run(lambda: load_voices(voices))
     loaded = _run(

@@ -15,6 +15,8 @@ from interview_audio.synthesis.engines import select_engine
 from interview_audio.synthesis.engines.base import EngineOptions, Speech
 from interview_audio.synthesis.speech import to_speech
 from interview_audio.synthesis.transform import apply_transform
+from interview_audio.voices.casting import cast_voices, check_voices, describe_cast, find_in_cast
+from interview_audio.voices.load import load_voices
 from interview_audio.voices.model import (
     Cast,
     CastEntry,
@@ -23,11 +25,6 @@ from interview_audio.voices.model import (
     KokoroVoice,
     Voice,
     VoicesConfig,
-    cast_voices,
-    check_voices,
-    describe_cast,
-    find_in_cast,
-    load_voices,
 )
 
 PREVIEW_TEXT = (

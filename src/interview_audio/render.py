@@ -39,7 +39,7 @@ from interview_audio.synthesis.engines.base import Engine, EngineOptions
 from interview_audio.synthesis.executors import ExecutorOptions, RayOptions, open_executor
 from interview_audio.synthesis.executors.base import EngineLoader
 from interview_audio.synthesis.queue import LineQueue, Segment, scratch_cache
-from interview_audio.voices.model import load_voices
+from interview_audio.voices.load import load_voices
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,8 @@ from interview_audio.synthesis.engines.espeak import (
     sentence_gap,
 )
 from interview_audio.synthesis.speech import load_jieba
-from interview_audio.voices.model import KokoroVoice, Voice, kokoro_mix, suggest
+from interview_audio.voices.model import KokoroVoice, Voice, kokoro_mix
+from interview_audio.voices.suggest import suggest
 
 if TYPE_CHECKING:
     import numpy as np
