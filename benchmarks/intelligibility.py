@@ -68,7 +68,7 @@ from interview_audio.article.script import Role
 from interview_audio.errors import InterviewAudioError
 from interview_audio.synthesis.engines import load_engine
 from interview_audio.synthesis.engines.base import Engine, EngineOptions, Speech
-from interview_audio.synthesis.speech import to_speech
+from interview_audio.synthesis.reading import to_speech
 from interview_audio.synthesis.transform import apply_transform
 from interview_audio.voices.load import load_voices
 from interview_audio.voices.model import EspeakVoice, KokoroVoice, Voice, VoicesConfig, voice_label

@@ -75,7 +75,8 @@ from interview_audio.synthesis import transform as transform_module
 from interview_audio.synthesis.cache import Cache, cache_key, default_cache_dir
 from interview_audio.synthesis.engines import load_engine
 from interview_audio.synthesis.engines.base import Engine, EngineOptions, Speech
-from interview_audio.synthesis.speech import split_sentences, to_speech
+from interview_audio.synthesis.reading import to_speech
+from interview_audio.synthesis.sentences import split_sentences
 from interview_audio.synthesis.transform import (
     PITCH_CEILING,
     PITCH_FLOOR,

@@ -24,7 +24,8 @@ from interview_audio.publish.captions import (
 )
 from interview_audio.synthesis.engines.base import SentenceTiming
 from interview_audio.synthesis.queue import Line
-from interview_audio.synthesis.speech import split_sentences, to_speech
+from interview_audio.synthesis.reading import to_speech
+from interview_audio.synthesis.sentences import split_sentences
 from interview_audio.voices.model import EspeakVoice
 
 LONG = (

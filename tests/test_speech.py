@@ -12,8 +12,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from interview_audio.errors import EngineUnavailable, InterviewAudioError
-from interview_audio.synthesis import speech
-from interview_audio.synthesis.speech import apply_lexicon, split_sentences, to_speech
+from interview_audio.synthesis import sentences
+from interview_audio.synthesis.reading import apply_lexicon, to_speech
+from interview_audio.synthesis.sentences import split_sentences
 
 SEED = Path(__file__).resolve().parents[2] / "shared/seed/000_79d8b0fa45fee915.txt"
 ASCII_DIGIT = re.compile(r"[0-9]")
@@ -224,19 +225,20 @@ def test_split_sentences_rejects_a_useless_limit() -> None:
 
 
 def test_missing_jieba_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
-    speech.load_jieba.cache_clear()
+    sentences.load_jieba.cache_clear()
     monkeypatch.setitem(sys.modules, "jieba", None)
     try:
         with pytest.raises(EngineUnavailable, match="pip install jieba"):
             split_sentences("人工智能发展公司技术非常重要", 6)
     finally:
-        speech.load_jieba.cache_clear()
+        sentences.load_jieba.cache_clear()
 
 
 def test_jieba_is_imported_lazily_and_quietly() -> None:
     program = (
         "import sys\n"
-        "from interview_audio.synthesis.speech import split_sentences, to_speech\n"
+        "from interview_audio.synthesis.reading import to_speech\n"
+        "from interview_audio.synthesis.sentences import split_sentences\n"
         "to_speech('GPT-4在2025年')\n"
         "assert 'jieba' not in sys.modules, 'jieba imported before it was needed'\n"
         "pieces = split_sentences('奥特曼认为通用人工智能可能比大多数人预期的更早到来', 8)\n"

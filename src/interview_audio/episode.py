@@ -20,7 +20,7 @@ from interview_audio.errors import InputError
 from interview_audio.synthesis.cache import Cache
 from interview_audio.synthesis.engines.base import Engine
 from interview_audio.synthesis.queue import Line, SynthesisPlan, plan_stats
-from interview_audio.synthesis.speech import to_speech
+from interview_audio.synthesis.reading import to_speech
 from interview_audio.voices.casting import cast_voices, check_voices, describe_cast
 from interview_audio.voices.model import Cast, Pauses, VoicesConfig
 

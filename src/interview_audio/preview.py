@@ -13,7 +13,7 @@ from interview_audio.ffmpeg import Mp3Encoder
 from interview_audio.files import atomic_path
 from interview_audio.synthesis.engines import select_engine
 from interview_audio.synthesis.engines.base import EngineOptions, Speech
-from interview_audio.synthesis.speech import to_speech
+from interview_audio.synthesis.reading import to_speech
 from interview_audio.synthesis.transform import apply_transform
 from interview_audio.voices.casting import cast_voices, check_voices, describe_cast, find_in_cast
 from interview_audio.voices.load import load_voices
@@ -100,7 +100,7 @@ def _cast_for_preview(
 
 def _opening(paragraph: str, limit: int = 80) -> str:
     """The first sentences of a paragraph, up to about `limit` characters: enough to hear."""
-    from interview_audio.synthesis.speech import split_sentences
+    from interview_audio.synthesis.sentences import split_sentences
 
     text = ""
     for sentence in split_sentences(paragraph):

@@ -33,7 +33,7 @@ from interview_audio.article.script import Role
 from interview_audio.audio.assemble import Placement, Timeline
 from interview_audio.files import write_text
 from interview_audio.synthesis.engines.base import SentenceTiming
-from interview_audio.synthesis.speech import split_sentences
+from interview_audio.synthesis.sentences import split_sentences
 
 log = logging.getLogger(__name__)
 

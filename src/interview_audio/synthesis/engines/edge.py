@@ -196,7 +196,7 @@ def chunk_text(text: str) -> list[str]:
     Pieces with nothing to read (stray punctuation) ride along with their neighbour, since the
     service answers a request without words with no audio at all.
     """
-    from interview_audio.synthesis.speech import split_sentences
+    from interview_audio.synthesis.sentences import split_sentences
 
     if not _speakable(text):
         return []

@@ -270,7 +270,7 @@ class EspeakEngine:
         return 1
 
     def synthesize(self, text: str, voice: Voice) -> Speech:
-        from interview_audio.synthesis.speech import split_sentences
+        from interview_audio.synthesis.sentences import split_sentences
 
         espeak_voice = self._espeak_voice(voice)
         self.check_voice(espeak_voice)

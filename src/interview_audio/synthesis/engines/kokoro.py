@@ -33,7 +33,7 @@ from interview_audio.synthesis.engines.espeak import (
     locale_matches,
     sentence_gap,
 )
-from interview_audio.synthesis.speech import load_jieba
+from interview_audio.synthesis.sentences import load_jieba
 from interview_audio.voices.model import KokoroVoice, Voice, kokoro_mix
 from interview_audio.voices.suggest import suggest
 
@@ -621,7 +621,7 @@ class KokoroEngine:
         return self._phonemize(text)
 
     def synthesize(self, text: str, voice: Voice) -> Speech:
-        from interview_audio.synthesis.speech import split_sentences
+        from interview_audio.synthesis.sentences import split_sentences
 
         np = _need("numpy")
         kokoro_voice = self._kokoro_voice(voice)
