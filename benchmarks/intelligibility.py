@@ -101,7 +101,7 @@ _NUMERAL_SPELLINGS = str.maketrans({"〇": "零", "两": "二"})
 _DIGIT_NAMES = "零一二三四五六七八九"
 
 
-def _need(module: str) -> ModuleType:
+def need(module: str) -> ModuleType:
     """Import a benchmark-only dependency, or stop with the command that installs it."""
     try:
         return importlib.import_module(module)
@@ -156,8 +156,8 @@ class Normalizer:
     """Both sides of a score go through this, so only what was heard differently counts."""
 
     def __init__(self) -> None:
-        self._t2s: Callable[[str], str] = _need("opencc").OpenCC("t2s").convert
-        self._cn2an: ModuleType = _need("cn2an")
+        self._t2s: Callable[[str], str] = need("opencc").OpenCC("t2s").convert
+        self._cn2an: ModuleType = need("cn2an")
 
     def chinese(self, text: str) -> str:
         text = self._t2s(unicodedata.normalize("NFKC", text))
@@ -188,7 +188,7 @@ def _package_data(package: str) -> Path:
 
 def whisper_dir() -> Path:
     """Whisper base for CTranslate2, joined once from its two wheel parts into the user cache."""
-    platformdirs = _need("platformdirs")
+    platformdirs = need("platformdirs")
     target = Path(platformdirs.user_cache_dir("interview-audio")) / "whisper-base"
     parts = [_package_data(package) / name for package, name in WHISPER_PARTS]
     model = target / "model.bin"
@@ -212,7 +212,7 @@ class Listener:
     """Offline Whisper base: speech in, text out (Traditional characters, Arabic digits)."""
 
     def __init__(self) -> None:
-        faster_whisper = _need("faster_whisper")
+        faster_whisper = need("faster_whisper")
         self.model: Any = faster_whisper.WhisperModel(
             str(whisper_dir()), device="cpu", compute_type="int8", cpu_threads=os.cpu_count() or 1
         )

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from interview_audio.synthesis.engines.base import EngineOptions, Speech
-from interview_audio.synthesis.engines.kokoro import KokoroEngine
+from interview_audio.synthesis.engines.kokoro.engine import KokoroEngine
 from interview_audio.synthesis.reading import to_speech
 from interview_audio.synthesis.sentences import split_sentences
 from interview_audio.voices.model import KokoroVoice

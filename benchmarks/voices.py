@@ -60,10 +60,10 @@ from intelligibility import (  # noqa: E402 (the benchmark's sibling, found thro
     Listener,
     Normalizer,
     _log,
-    _need,
     cpu_model,
     default_voices,
     edit_distance,
+    need,
     read_sentences,
 )
 
@@ -142,13 +142,13 @@ class Judge:
         self.listener = Listener()
         self.normalizer = Normalizer()
         _pkg_resources_shim()
-        resemblyzer = _need("resemblyzer")
+        resemblyzer = need("resemblyzer")
         self._preprocess = resemblyzer.preprocess_wav
         self._encoder = resemblyzer.VoiceEncoder("cpu", verbose=False)
-        self._parselmouth = _need("parselmouth")
+        self._parselmouth = need("parselmouth")
 
     def embed(self, clips: Sequence[Speech]) -> Any:
-        np = _need("numpy")
+        np = need("numpy")
         wavs = [
             self._preprocess(
                 np.frombuffer(clip.pcm, dtype="<i2").astype(np.float32) / 32768.0,
@@ -160,7 +160,7 @@ class Judge:
         return self._encoder.embed_speaker(wavs)
 
     def median_f0(self, clips: Sequence[Speech]) -> float:
-        np = _need("numpy")
+        np = need("numpy")
         voiced = []
         for clip in clips:
             samples = np.frombuffer(clip.pcm, dtype="<i2").astype(np.float64) / 32768.0
@@ -300,8 +300,8 @@ def seed_opening(
 def world_transform(speech: Speech, transform: VoiceTransform) -> Speech:
     """WORLD analysis (DIO + StoneMask, CheapTrick, D4C), F0 moved in log Hz, envelope and
     aperiodicity warped along frequency by the formant ratio, then resynthesis."""
-    np = _need("numpy")
-    pyworld = _need("pyworld")
+    np = need("numpy")
+    pyworld = need("pyworld")
     rate = speech.sample_rate
     x = np.frombuffer(speech.pcm, dtype="<i2").astype(np.float64) / 32768.0
     f0, times = pyworld.dio(x, rate, f0_floor=PITCH_FLOOR, f0_ceil=PITCH_CEILING)
@@ -338,9 +338,9 @@ METHODS = {"Praat Change gender (PSOLA)": praat_transform, "WORLD (pyworld)": wo
 def cepstral_distortion(reference: Speech, other: Speech) -> float:
     """Mean mel-cepstral distortion in dB (24 coefficients, c0 left out) over the frames where
     the reference speaks: what a round trip through a method damages."""
-    np = _need("numpy")
-    librosa = _need("librosa")
-    scipy_fft = _need("scipy.fft")
+    np = need("numpy")
+    librosa = need("librosa")
+    scipy_fft = need("scipy.fft")
 
     def cepstra(speech: Speech) -> Any:
         y = np.frombuffer(speech.pcm, dtype="<i2").astype(np.float32) / 32768.0

@@ -18,7 +18,8 @@ from interview_audio.errors import EngineUnavailable, VoicesError
 from interview_audio.synthesis.engines import kokoro as kokoro_module
 from interview_audio.synthesis.engines.base import EngineOptions, Speech
 from interview_audio.synthesis.engines.espeak import EspeakEngine
-from interview_audio.synthesis.engines.kokoro import KokoroEngine, english_phonemes, split_phonemes
+from interview_audio.synthesis.engines.kokoro.engine import KokoroEngine
+from interview_audio.synthesis.engines.kokoro.phonemes import english_phonemes, split_phonemes
 from interview_audio.synthesis.transform import apply_transform
 from interview_audio.voices.load import load_voices
 from interview_audio.voices.model import (

@@ -12,7 +12,7 @@ from edge_fake import FakeEdgeService, fake_edge_service
 from interview_audio.cli import app
 from interview_audio.errors import VoicesError
 from interview_audio.render import RenderOptions, render
-from interview_audio.synthesis.engines.kokoro import parse_style
+from interview_audio.synthesis.engines.kokoro.engine import parse_style
 from interview_audio.voices.casting import check_voices
 from interview_audio.voices.load import load_voices
 from interview_audio.voices.model import KokoroVoice, Voice

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 # name -> "module:Class"; each class has a `load(options) -> Engine` classmethod.
 ENGINES: dict[str, str] = {
     "edge": "interview_audio.synthesis.engines.edge:EdgeEngine",
-    "kokoro": "interview_audio.synthesis.engines.kokoro:KokoroEngine",
+    "kokoro": "interview_audio.synthesis.engines.kokoro.engine:KokoroEngine",
     "espeak": "interview_audio.synthesis.engines.espeak:EspeakEngine",
 }
 CHOICES = ("auto", *ENGINES)
