@@ -15,7 +15,9 @@ import pytest
 
 from interview_audio.article.script import Gender, Role
 from interview_audio.errors import EngineUnavailable, VoicesError
-from interview_audio.synthesis.engines import kokoro as kokoro_module
+from interview_audio.synthesis.engines.kokoro import engine as kokoro_engine
+from interview_audio.synthesis.engines.kokoro import model as kokoro_model
+from interview_audio.synthesis.engines.kokoro import phonemes as kokoro_phonemes
 from interview_audio.synthesis.engines.base import EngineOptions, Speech
 from interview_audio.synthesis.engines.espeak import EspeakEngine
 from interview_audio.synthesis.engines.kokoro.engine import KokoroEngine
@@ -293,9 +295,9 @@ def test_text_over_the_token_limit_is_spoken_whole(
 ) -> None:
     """Lower the id limit (510 would cost a minute of audio) so every sentence must be cut too."""
     ids = len(kokoro.phonemes(SHORT))
-    monkeypatch.setattr(kokoro_module, "MAX_IDS", ids * 2 // 3)
+    monkeypatch.setattr(kokoro_engine, "MAX_IDS", ids * 2 // 3)
     long = kokoro.synthesize(SHORT * 2, KokoroVoice(HOST, FAST))
-    assert len(kokoro.phonemes(SHORT * 2)) > 2 * kokoro_module.MAX_IDS
+    assert len(kokoro.phonemes(SHORT * 2)) > 2 * kokoro_engine.MAX_IDS
     assert_timings(long, 2)
     one = host_short.duration
     for timing in long.sentences:  # a lost piece would make a sentence about half as long
@@ -319,7 +321,7 @@ def test_kokoro_lists_styles_and_identity(kokoro: KokoroEngine) -> None:
     assert "Japanese" in voices["jm_kumo"].notes
     assert kokoro.voices("en-US") == []
     assert "6e742170d309016e" in kokoro.identity  # the packaged model's sha256
-    assert kokoro.jobs == kokoro_module.DEFAULT_JOBS
+    assert kokoro.jobs == kokoro_engine.DEFAULT_JOBS
 
 
 def test_missing_onnxruntime_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -346,16 +348,16 @@ def test_a_model_that_is_not_onnx_is_unavailable_at_its_first_line(tmp_path: Pat
 
 
 def test_loading_the_engine_opens_no_session(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kokoro_module, "_models", {})  # not the model other tests spoke with
-    monkeypatch.setattr(kokoro_module, "_frontends", {})
+    monkeypatch.setattr(kokoro_model, "_models", {})  # not the model other tests spoke with
+    monkeypatch.setattr(kokoro_phonemes, "_frontends", {})
     engine = KokoroEngine.load(EngineOptions(jobs=1))
     session = engine._model.session
     assert session._session is None  # identity, styles and voices need no session
     assert engine.identity and engine.voices("zh-CN")
     assert session._session is None
-    assert kokoro_module._frontends == {}  # nor misaki and jieba's dictionary
+    assert kokoro_phonemes._frontends == {}  # nor misaki and jieba's dictionary
     assert engine.phonemes("你好。")
-    assert list(kokoro_module._frontends) == [engine._model.zh_frontend]
+    assert list(kokoro_phonemes._frontends) == [engine._model.zh_frontend]
 
 
 def test_missing_misaki_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -368,16 +370,16 @@ def test_user_voices_files_give_their_style_names(tmp_path: Path) -> None:
     """Official releases ship an .npz of styles, or one raw float32 .bin per voice."""
     rows = np.random.default_rng(1).standard_normal((510, 1, 256)).astype(np.float32)
     np.savez(tmp_path / "voices-v1.0.npz", zf_xiaoxiao=rows, zm_yunxi=rows * 0.5)
-    styles, digest = kokoro_module._load_styles(tmp_path / "voices-v1.0.npz")
+    styles, digest = kokoro_model._load_styles(tmp_path / "voices-v1.0.npz")
     assert set(styles) == {"zf_xiaoxiao", "zm_yunxi"}
     assert styles["zm_yunxi"].shape == (510, 256)
     folder = tmp_path / "voices"
     folder.mkdir()
     (folder / "zf_001.bin").write_bytes(rows.tobytes())
     (folder / "zm_010.bin").write_bytes((rows * 2).tobytes())
-    styles, folder_digest = kokoro_module._load_styles(folder)
+    styles, folder_digest = kokoro_model._load_styles(folder)
     assert set(styles) == {"zf_001", "zm_010"} and folder_digest != digest
     assert np.allclose(styles["zm_010"], 2 * rows.reshape(510, 256))
     (tmp_path / "broken.bin").write_bytes(b"not a voice")
     with pytest.raises(EngineUnavailable, match="not a Kokoro voices file"):
-        kokoro_module._load_styles(tmp_path / "broken.bin")
+        kokoro_model._load_styles(tmp_path / "broken.bin")
