@@ -15,11 +15,11 @@ import pytest
 
 from interview_audio.article.script import Gender, Role
 from interview_audio.errors import EngineUnavailable, VoicesError
+from interview_audio.synthesis.engines.base import EngineOptions, Speech
+from interview_audio.synthesis.engines.espeak import EspeakEngine
 from interview_audio.synthesis.engines.kokoro import engine as kokoro_engine
 from interview_audio.synthesis.engines.kokoro import model as kokoro_model
 from interview_audio.synthesis.engines.kokoro import phonemes as kokoro_phonemes
-from interview_audio.synthesis.engines.base import EngineOptions, Speech
-from interview_audio.synthesis.engines.espeak import EspeakEngine
 from interview_audio.synthesis.engines.kokoro.engine import KokoroEngine
 from interview_audio.synthesis.engines.kokoro.phonemes import english_phonemes, split_phonemes
 from interview_audio.synthesis.transform import apply_transform
