@@ -24,8 +24,8 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 from edge_fake import FakeEdgeService, expected_duration  # noqa: E402
 from interview_audio.errors import SynthesisError  # noqa: E402
 from interview_audio.synthesis.engines.base import EngineOptions  # noqa: E402
-from interview_audio.synthesis.engines.edge import EdgeEngine, chunk_text  # noqa: E402
-from interview_audio.voices.model import EdgeVoice  # noqa: E402
+from interview_audio.synthesis.engines.edge.engine import EdgeEngine, chunk_text  # noqa: E402
+from interview_audio.synthesis.engines.edge.voice import EdgeVoice  # noqa: E402
 
 SEED = ROOT.parent / "shared/seed/000_79d8b0fa45fee915.txt"
 VOICE = EdgeVoice("zh-CN-YunxiNeural")

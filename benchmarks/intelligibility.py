@@ -68,10 +68,12 @@ from interview_audio.article.script import Role
 from interview_audio.errors import InterviewAudioError
 from interview_audio.synthesis.engines import load_engine
 from interview_audio.synthesis.engines.base import Engine, EngineOptions, Speech
+from interview_audio.synthesis.engines.espeak.voice import EspeakVoice
+from interview_audio.synthesis.engines.kokoro.voice import KokoroVoice
 from interview_audio.synthesis.reading import to_speech
 from interview_audio.synthesis.transform import apply_transform
 from interview_audio.voices.load import load_voices
-from interview_audio.voices.model import EspeakVoice, KokoroVoice, Voice, VoicesConfig, voice_label
+from interview_audio.voices.model import Voice, VoicesConfig, voice_label
 
 SENTENCES = Path(__file__).resolve().parent / "sentences.txt"
 OFFLINE_ENGINES = ("kokoro", "espeak")

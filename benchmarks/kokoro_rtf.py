@@ -27,9 +27,9 @@ import numpy.typing as npt
 
 from interview_audio.synthesis.engines.base import EngineOptions, Speech
 from interview_audio.synthesis.engines.kokoro.engine import KokoroEngine
+from interview_audio.synthesis.engines.kokoro.voice import KokoroVoice
 from interview_audio.synthesis.reading import to_speech
 from interview_audio.synthesis.sentences import split_sentences
-from interview_audio.voices.model import KokoroVoice
 
 SEED = Path(__file__).resolve().parents[2] / "shared/seed/000_79d8b0fa45fee915.txt"
 SPEED = 1.15

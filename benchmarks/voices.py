@@ -75,6 +75,7 @@ from interview_audio.synthesis import transform as transform_module
 from interview_audio.synthesis.cache import Cache, cache_key, default_cache_dir
 from interview_audio.synthesis.engines import load_engine
 from interview_audio.synthesis.engines.base import Engine, EngineOptions, Speech
+from interview_audio.synthesis.engines.kokoro.voice import KokoroVoice
 from interview_audio.synthesis.reading import to_speech
 from interview_audio.synthesis.sentences import split_sentences
 from interview_audio.synthesis.transform import (
@@ -85,13 +86,7 @@ from interview_audio.synthesis.transform import (
 )
 from interview_audio.voices.casting import cast_voices
 from interview_audio.voices.load import load_voices
-from interview_audio.voices.model import (
-    KokoroVoice,
-    Voice,
-    VoicesConfig,
-    VoiceTransform,
-    voice_label,
-)
+from interview_audio.voices.model import Voice, VoicesConfig, VoiceTransform, voice_label
 
 SEED = Path(__file__).resolve().parents[2] / "shared/seed/000_79d8b0fa45fee915.txt"
 # The host's first turns: enough sentences to weigh against the narrator's opening.
@@ -488,7 +483,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         config = load_voices(args.voices)
         engine = load_engine(
             args.engine,
-            EngineOptions(kokoro_model=config.kokoro_model, kokoro_voices=config.kokoro_voices),
+            EngineOptions(engine_settings=config.engine_settings),
         )
     except InterviewAudioError as exc:
         sys.exit(str(exc))

@@ -39,8 +39,9 @@ from interview_audio.errors import RenderError
 from interview_audio.ffmpeg import ffmpeg_exe
 from interview_audio.files import TEMP_MARKER
 from interview_audio.synthesis.engines.base import SentenceTiming
+from interview_audio.synthesis.engines.espeak.voice import EspeakVoice
 from interview_audio.synthesis.queue import Line, Segment
-from interview_audio.voices.model import EspeakVoice, Pauses
+from interview_audio.voices.model import Pauses
 
 pytestmark = pytest.mark.audio
 

@@ -18,7 +18,10 @@ from interview_audio.files import TEMP_MARKER
 from interview_audio.synthesis import cache as cache_module
 from interview_audio.synthesis.cache import ENV_VAR, Cache, cache_key, default_cache_dir
 from interview_audio.synthesis.engines.base import Speech
-from interview_audio.voices.model import EdgeVoice, EspeakVoice, KokoroVoice, Voice, VoiceTransform
+from interview_audio.synthesis.engines.edge.voice import EdgeVoice
+from interview_audio.synthesis.engines.espeak.voice import EspeakVoice
+from interview_audio.synthesis.engines.kokoro.voice import KokoroVoice
+from interview_audio.voices.model import Voice, VoiceTransform
 from tone_engine import ToneEngine, fill_cache, make_lines
 
 VOICES: list[Voice] = [

@@ -23,10 +23,10 @@ from interview_audio.publish.captions import (
     write_vtt,
 )
 from interview_audio.synthesis.engines.base import SentenceTiming
+from interview_audio.synthesis.engines.espeak.voice import EspeakVoice
 from interview_audio.synthesis.queue import Line
 from interview_audio.synthesis.reading import to_speech
 from interview_audio.synthesis.sentences import split_sentences
-from interview_audio.voices.model import EspeakVoice
 
 LONG = (
     "这是一个很难回答的问题，我们内部有很多讨论，但我个人认为，可能比大多数人想象的要快，"

@@ -16,13 +16,13 @@ from typer.testing import CliRunner
 from interview_audio.article.parse import parse_article, read_article
 from interview_audio.article.script import Gender, Meta, Role, Script, Speaker, Turn
 from interview_audio.cli import app
+from interview_audio.synthesis.engines.edge.voice import EdgeVoice
+from interview_audio.synthesis.engines.kokoro.voice import KokoroVoice
 from interview_audio.voices.casting import cast_voices, stated_genders, voice_distance
 from interview_audio.voices.load import load_voices
 from interview_audio.voices.model import (
     NARRATOR,
     CastEntry,
-    EdgeVoice,
-    KokoroVoice,
     Voice,
     VoicesConfig,
     VoiceTransform,
@@ -74,7 +74,7 @@ def test_an_account_that_speaks_twice_gets_the_narrator_and_the_guest_his_defaul
     script = parse_article(ACCOUNT_FIRST)
     cast = {e.speaker: e for e in cast_voices(script, SHIPPED, "edge").entries}
     assert cast["42章经"].source == NARRATOR
-    assert cast["42章经"].voice == SHIPPED.narrator.edge
+    assert cast["42章经"].voice == SHIPPED.narrator.for_engine("edge")
     assert cast["Albert"].source == "role default: guest"
     assert cast["曲凯"].source == "role default: host"
 
@@ -139,7 +139,7 @@ def _cast(script: Script, config: VoicesConfig, engine: str) -> dict[str, CastEn
 
 def _gender_of(config: VoicesConfig, voice: Voice) -> Gender | None:
     sets = [config.narrator, *(v for _, v in config.roles), *config.pool]
-    return next(s.gender for s in sets if voice in (s.edge, s.kokoro, s.espeak))
+    return next(s.gender for s in sets if voice in s.voices)
 
 
 @pytest.mark.parametrize("engine", ["edge", "kokoro", "espeak"])

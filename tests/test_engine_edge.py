@@ -24,14 +24,15 @@ from interview_audio.cli import app
 from interview_audio.errors import EngineUnavailable, SynthesisError, VoicesError
 from interview_audio.synthesis.engines import load_engine
 from interview_audio.synthesis.engines.base import EngineOptions, Speech
-from interview_audio.synthesis.engines.edge import (
+from interview_audio.synthesis.engines.edge.engine import (
     CACHE_ENV,
     VOICE_CACHE_FILE,
     EdgeEngine,
     chunk_text,
     reachable,
 )
-from interview_audio.voices.model import EdgeVoice, KokoroVoice
+from interview_audio.synthesis.engines.edge.voice import EdgeVoice
+from interview_audio.synthesis.engines.kokoro.voice import KokoroVoice
 
 pytestmark = pytest.mark.audio
 

@@ -16,27 +16,26 @@ import pytest
 from interview_audio.article.script import Gender, Role
 from interview_audio.errors import EngineUnavailable, VoicesError
 from interview_audio.synthesis.engines.base import EngineOptions, Speech
-from interview_audio.synthesis.engines.espeak import EspeakEngine
+from interview_audio.synthesis.engines.edge.voice import EdgeVoice
+from interview_audio.synthesis.engines.espeak.engine import EspeakEngine
+from interview_audio.synthesis.engines.espeak.voice import EspeakVoice
 from interview_audio.synthesis.engines.kokoro import engine as kokoro_engine
 from interview_audio.synthesis.engines.kokoro import model as kokoro_model
 from interview_audio.synthesis.engines.kokoro import phonemes as kokoro_phonemes
 from interview_audio.synthesis.engines.kokoro.engine import KokoroEngine
 from interview_audio.synthesis.engines.kokoro.phonemes import english_phonemes, split_phonemes
+from interview_audio.synthesis.engines.kokoro.voice import KokoroSettings, KokoroVoice
 from interview_audio.synthesis.transform import apply_transform
 from interview_audio.voices.load import load_voices
-from interview_audio.voices.model import (
-    EdgeVoice,
-    EspeakVoice,
-    KokoroVoice,
-    VoiceSet,
-    VoiceTransform,
-)
+from interview_audio.voices.model import VoiceSet, VoiceTransform
 
 SENTENCE = "我们今天请到了一位嘉宾，他在人工智能领域工作了十年。"
 SHIPPED = load_voices(None)
 _HOST_SET = SHIPPED.role_voices(Role.HOST)
 assert _HOST_SET is not None
-HOST = _HOST_SET.kokoro.style
+_HOST_VOICE = _HOST_SET.for_engine("kokoro")
+assert isinstance(_HOST_VOICE, KokoroVoice)
+HOST = _HOST_VOICE.style
 
 
 def samples(speech: Speech) -> npt.NDArray[np.float64]:
@@ -196,7 +195,7 @@ def test_english_words_and_acronyms_are_spoken(kokoro: KokoroEngine, host_short:
 
 
 def test_english_run_keeps_words_and_splits_camel_case() -> None:
-    from interview_audio.synthesis.engines.espeak import espeak_library
+    from interview_audio.synthesis.engines.espeak.engine import espeak_library
 
     library = espeak_library()
     assert english_phonemes("OpenAI", library).endswith("ˌAˈI")
@@ -222,7 +221,7 @@ def test_shipped_kokoro_voices_sound_like_their_gender(
     kokoro: KokoroEngine, who: str, voices: VoiceSet
 ) -> None:
     """Pitch after the voice's transform: men below 165 Hz, women above (speaking ranges)."""
-    voice = dataclasses.replace(voices.kokoro, speed=FAST)
+    voice = dataclasses.replace(voices.for_engine("kokoro"), speed=FAST)
     speech = apply_transform(kokoro.synthesize(SHORT, voice), voice)
     f0 = mean_f0(speech)
     assert voices.gender is not None, f"{who} has no gender in voices.yaml"
@@ -333,7 +332,9 @@ def test_missing_onnxruntime_says_how_to_install(monkeypatch: pytest.MonkeyPatch
 def test_missing_model_file_is_unavailable(tmp_path: Path) -> None:
     missing = tmp_path / "kokoro-v1.0.onnx"
     with pytest.raises(EngineUnavailable, match="does not exist"):
-        KokoroEngine.load(EngineOptions(kokoro_model=missing))
+        KokoroEngine.load(
+            EngineOptions(engine_settings=(("kokoro", KokoroSettings(model=missing)),))
+        )
 
 
 def test_a_model_that_is_not_onnx_is_unavailable_at_its_first_line(tmp_path: Path) -> None:
@@ -341,7 +342,9 @@ def test_a_model_that_is_not_onnx_is_unavailable_at_its_first_line(tmp_path: Pat
     broken model file is reported then, naming the fix, and nothing is spoken."""
     broken = tmp_path / "kokoro-v1.0.onnx"
     broken.write_bytes(b"not an onnx model")
-    engine = KokoroEngine.load(EngineOptions(kokoro_model=broken))
+    engine = KokoroEngine.load(
+        EngineOptions(engine_settings=(("kokoro", KokoroSettings(model=broken)),))
+    )
     assert sha256(b"not an onnx model").hexdigest()[:16] in engine.identity
     with pytest.raises(EngineUnavailable, match="cannot load the Kokoro model kokoro-v1.0.onnx"):
         engine.synthesize("你好。", KokoroVoice(style="jm_kumo"))

@@ -30,9 +30,9 @@ from interview_audio.errors import ExecutorError, ParseError  # noqa: E402
 from interview_audio.finish import RenderReport  # noqa: E402
 from interview_audio.render import RenderOptions, render_many  # noqa: E402
 from interview_audio.synthesis.cache import Cache  # noqa: E402
+from interview_audio.synthesis.engines.espeak.voice import EspeakVoice  # noqa: E402
 from interview_audio.synthesis.executors import ExecutorOptions, RayOptions, open_executor  # noqa: E402
 from interview_audio.synthesis.queue import LineQueue, Segment  # noqa: E402
-from interview_audio.voices.model import EspeakVoice  # noqa: E402
 from short_articles import articles, render_fresh  # noqa: E402
 from test_batch import Recorder, join_background  # noqa: E402
 

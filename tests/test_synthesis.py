@@ -16,6 +16,7 @@ import pytest
 from interview_audio.errors import EngineError, EngineUnavailable, RenderError, SynthesisError
 from interview_audio.files import TEMP_MARKER
 from interview_audio.synthesis.cache import Cache, cache_key
+from interview_audio.synthesis.engines.espeak.voice import EspeakVoice
 from interview_audio.synthesis.executors import ExecutorOptions, open_executor
 from interview_audio.synthesis.queue import (
     Line,
@@ -25,7 +26,6 @@ from interview_audio.synthesis.queue import (
     plan_stats,
     synthesize,
 )
-from interview_audio.voices.model import EspeakVoice
 from tone_engine import ToneEngine, make_lines
 
 HOST = EspeakVoice("cmn+m3", pitch=40)

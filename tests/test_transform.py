@@ -15,10 +15,11 @@ from interview_audio.errors import EngineUnavailable
 from interview_audio.synthesis import transform as transform_module
 from interview_audio.synthesis.cache import Cache
 from interview_audio.synthesis.engines.base import EngineOptions, Speech
-from interview_audio.synthesis.engines.espeak import EspeakEngine
+from interview_audio.synthesis.engines.espeak.engine import EspeakEngine
+from interview_audio.synthesis.engines.espeak.voice import EspeakVoice
 from interview_audio.synthesis.queue import synthesize
 from interview_audio.synthesis.transform import apply_transform
-from interview_audio.voices.model import EspeakVoice, VoiceTransform
+from interview_audio.voices.model import VoiceTransform
 from tone_engine import ToneEngine, make_lines
 
 SENTENCE = "我们今天请到了一位嘉宾，他在人工智能领域工作了很多年。大家都很想听听他的看法。"

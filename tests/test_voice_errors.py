@@ -13,9 +13,10 @@ from interview_audio.cli import app
 from interview_audio.errors import VoicesError
 from interview_audio.render import RenderOptions, render
 from interview_audio.synthesis.engines.kokoro.engine import parse_style
+from interview_audio.synthesis.engines.kokoro.voice import KokoroVoice
 from interview_audio.voices.casting import check_voices
 from interview_audio.voices.load import load_voices
-from interview_audio.voices.model import KokoroVoice, Voice
+from interview_audio.voices.model import Voice
 from interview_audio.voices.suggest import closest, suggest
 
 SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
@@ -89,7 +90,7 @@ def test_a_voice_set_in_two_places_names_both(tmp_path: Path) -> None:
         parse_style(voice.style, styles)
 
     with pytest.raises(VoicesError) as error:
-        check_voices(config, [config.narrator.kokoro, KokoroVoice("jm_kuma")], check)
+        check_voices(config, [config.narrator.for_engine("kokoro"), KokoroVoice("jm_kuma")], check)
     message = str(error.value)
     assert message.startswith(
         f"{path} line 9 under roles.host.kokoro (also set at {path} line 14 under pool[0].kokoro)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import typing
@@ -14,18 +15,16 @@ from interview_audio.article.script import Gender, Meta, Role, Script, Speaker, 
 from interview_audio.errors import EngineUnavailable, VoicesError
 from interview_audio.synthesis import engines
 from interview_audio.synthesis.engines.base import Engine, EngineOptions
+from interview_audio.synthesis.engines.edge.voice import EdgeVoice
+from interview_audio.synthesis.engines.espeak.voice import EspeakVoice
+from interview_audio.synthesis.engines.kokoro.voice import KokoroSettings, KokoroVoice, kokoro_mix
 from interview_audio.voices.casting import cast_voices, describe_cast
+from interview_audio.voices.kinds import engine_choices, engine_names
 from interview_audio.voices.load import load_voices
 from interview_audio.voices.model import (
-    ENGINE_CHOICES,
-    ENGINE_NAMES,
     PACKAGED_SOURCE,
-    EdgeVoice,
-    EspeakVoice,
-    KokoroVoice,
     VoicesConfig,
     VoiceTransform,
-    kokoro_mix,
     voice_key,
     voice_label,
 )
@@ -69,13 +68,13 @@ def shipped() -> VoicesConfig:
 def test_shipped_file_loads_with_three_engines_everywhere(shipped: VoicesConfig) -> None:
     assert shipped.path == SHIPPED
     assert shipped.engine == "auto"
-    assert shipped.narrator.edge == EdgeVoice("zh-CN-XiaoxiaoNeural")
+    assert shipped.narrator.for_engine("edge") == EdgeVoice("zh-CN-XiaoxiaoNeural")
     assert shipped.role_voices(Role.HOST) is not None
     assert shipped.role_voices(Role.GUEST) is not None
     assert len(shipped.pool) >= 4
     assert shipped.pauses.paragraph < shipped.pauses.speaker_change < shipped.pauses.chapter
     assert ("xAI", "x A I") in shipped.lexicon
-    assert shipped.kokoro_model is None and shipped.kokoro_voices is None
+    assert shipped.settings_for("kokoro") == KokoroSettings()  # the packaged model
     sam = shipped.speaker_entry("山姆·奥特曼")
     assert sam is not None and sam.for_engine("edge") == EdgeVoice("zh-CN-YunxiNeural")
 
@@ -85,7 +84,7 @@ def test_packaged_copy_is_identical_to_the_shipped_file() -> None:
 
 
 def test_shipped_pool_voices_are_distinct_on_every_engine(shipped: VoicesConfig) -> None:
-    for engine in ENGINE_NAMES:
+    for engine in engine_names():
         keys = [voice_key(voices.for_engine(engine)) for voices in shipped.pool]
         assert len(set(keys)) == len(keys), engine
 
@@ -94,11 +93,12 @@ def test_shipped_espeak_voices_exist_in_the_real_engine(shipped: VoicesConfig) -
     espeak = engines.load_engine("espeak", EngineOptions())
     sets = [shipped.narrator, *(v for _, v in shipped.roles), *shipped.pool]
     for voices in sets:
-        espeak.check_voice(voices.espeak)
+        espeak.check_voice(voices.for_engine("espeak"))
 
 
-def test_engine_choices_match_the_registry() -> None:
-    assert ENGINE_CHOICES == engines.CHOICES
+def test_engine_choices_are_the_registered_engines() -> None:
+    assert engine_choices() == ("auto", *engines.engine_plugins())
+    assert engine_names()[:3] == ("edge", "kokoro", "espeak")
 
 
 # Where the file comes from ----------------------------------------------------------------------
@@ -112,7 +112,7 @@ def test_voices_yaml_in_the_current_directory_wins(
     config = load_voices()
     assert config.path is not None and config.path.resolve() == (tmp_path / "voices.yaml").resolve()
     assert config.engine == "espeak"
-    assert config.narrator.kokoro == KokoroVoice("jf_tebukuro")
+    assert config.narrator.for_engine("kokoro") == KokoroVoice("jf_tebukuro")
 
 
 def test_packaged_default_when_the_directory_has_none(
@@ -142,8 +142,7 @@ def test_missing_file_is_a_voices_error(tmp_path: Path) -> None:
 def test_kokoro_paths_are_relative_to_the_file(tmp_path: Path) -> None:
     path = write(tmp_path, MINIMAL + "kokoro: {model: models/k.onnx, voices: null}\n")
     config = load_voices(path)
-    assert config.kokoro_model == tmp_path / "models" / "k.onnx"
-    assert config.kokoro_voices is None
+    assert config.settings_for("kokoro") == KokoroSettings(tmp_path / "models" / "k.onnx", None)
 
 
 # Partial entries and parsed values --------------------------------------------------------------
@@ -161,9 +160,9 @@ pauses: {chapter: 2}
 """,
         )
     )
-    assert config.narrator.edge == EdgeVoice("zh-CN-XiaoxiaoNeural", rate="-10%")
-    assert config.narrator.kokoro == KokoroVoice("jm_kumo*0.6+jf_nezumi*0.4")
-    assert config.narrator.espeak == EspeakVoice()
+    assert config.narrator.for_engine("edge") == EdgeVoice("zh-CN-XiaoxiaoNeural", rate="-10%")
+    assert config.narrator.for_engine("kokoro") == KokoroVoice("jm_kumo*0.6+jf_nezumi*0.4")
+    assert config.narrator.for_engine("espeak") == EspeakVoice()
     assert config.pauses.chapter == 2.0
     assert config.pauses.paragraph == 0.35
     assert config.engine == "auto"
@@ -195,14 +194,16 @@ pool:
     )
     config = load_voices(path)
     assert config.narrator.gender is Gender.FEMALE
-    assert config.narrator.edge.transform == VoiceTransform(pitch_range=20.0)
-    assert config.narrator.kokoro == KokoroVoice(
+    assert config.narrator.for_engine("edge").transform == VoiceTransform(pitch_range=20.0)
+    assert config.narrator.for_engine("kokoro") == KokoroVoice(
         "jm_kumo", 1.1, VoiceTransform(formants=18.0, median_pitch=210.0)
     )
-    assert config.narrator.espeak.transform == VoiceTransform(-7.5, 95.0)
+    assert config.narrator.for_engine("espeak").transform == VoiceTransform(-7.5, 95.0)
     assert config.pool[0].gender is None
-    assert config.pool[0].kokoro == KokoroVoice("jm_kumo")  # a transform that changes nothing
-    narrator = config.narrator.kokoro
+    assert config.pool[0].for_engine("kokoro") == KokoroVoice(
+        "jm_kumo"
+    )  # a transform that changes nothing
+    narrator = config.narrator.for_engine("kokoro")
     assert voice_key(narrator) != voice_key(KokoroVoice("jm_kumo"))
     assert voice_label(narrator) == "jm_kumo speed 1.1, formants +18% median_pitch 210Hz"
 
@@ -477,7 +478,7 @@ def test_empty_file_is_an_error(tmp_path: Path) -> None:
 # Casting ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("engine", ENGINE_NAMES)
+@pytest.mark.parametrize("engine", engine_names())
 def test_seed_speakers_get_three_distinct_voices(shipped: VoicesConfig, engine: str) -> None:
     cast = cast_voices(SEED_SCRIPT, shipped, engine)
     assert [entry.speaker for entry in cast.entries] == ["narrator", "主持人安德鲁", "山姆·奥特曼"]
@@ -516,7 +517,7 @@ UNKNOWN = (
 UNKNOWN_ORDER = ("林晓", "陈默", "林晓", "周一鸣", "陈默", "Jane Doe", "林晓")
 
 
-@pytest.mark.parametrize("engine", ENGINE_NAMES)
+@pytest.mark.parametrize("engine", engine_names())
 def test_unknown_speakers_get_distinct_stable_voices(shipped: VoicesConfig, engine: str) -> None:
     first = cast_voices(script(*UNKNOWN, order=UNKNOWN_ORDER), shipped, engine)
     again = cast_voices(script(*UNKNOWN, order=UNKNOWN_ORDER), shipped, engine)
@@ -540,8 +541,8 @@ def test_the_guest_who_speaks_most_gets_the_default_and_the_pool_goes_by_first_t
     cast = cast_voices(script(*UNKNOWN, order=order), shipped, "edge")
     guest = shipped.role_voices(Role.GUEST)
     assert guest is not None
-    assert cast.voice_for("Jane Doe") == guest.edge  # her one line is the longest
-    genders = {v.edge: v.gender for v in shipped.pool}
+    assert cast.voice_for("Jane Doe") == guest.for_engine("edge")  # her one line is the longest
+    genders = {v.for_engine("edge"): v.gender for v in shipped.pool}
     assert genders[cast.voice_for("周一鸣")] is Gender.FEMALE  # unlike Jane Doe's male default
     assert genders[cast.voice_for("陈默")] is Gender.MALE  # unlike 周一鸣
 
@@ -574,7 +575,7 @@ def test_role_default_already_taken_falls_to_the_pool(shipped: VoicesConfig) -> 
     """The guest default is Yunxi, which 山姆·奥特曼 has: another guest must not share it."""
     other = Speaker("黄仁勋", Role.GUEST)
     sam = Speaker("山姆·奥特曼", Role.GUEST)
-    for engine in ENGINE_NAMES:
+    for engine in engine_names():
         cast = cast_voices(script(other, sam), shipped, engine)
         assert cast.voice_for("黄仁勋") != cast.voice_for("山姆·奥特曼")
         assert cast.entries[1].source.startswith("pool #")
@@ -601,7 +602,7 @@ speakers:
 
 def test_narrator_role_speaker_gets_the_narrator_voice(shipped: VoicesConfig) -> None:
     cast = cast_voices(script(Speaker("旁白", Role.NARRATOR)), shipped, "espeak")
-    assert cast.voice_for("旁白") == shipped.narrator.espeak
+    assert cast.voice_for("旁白") == shipped.narrator.for_engine("espeak")
 
 
 def test_pool_exhaustion_says_how_many_voices_are_needed(tmp_path: Path) -> None:
@@ -660,7 +661,7 @@ def test_auto_picks_edge_only_when_it_answers(
         return online
 
     asked = _Asked()
-    monkeypatch.setattr("interview_audio.synthesis.engines.edge.reachable", reachable)
+    monkeypatch.setattr("interview_audio.synthesis.engines.edge.engine.reachable", reachable)
     monkeypatch.setattr(engines, "load_engine", asked)
     with caplog.at_level(logging.INFO, logger="interview_audio.synthesis.engines"):
         engine = engines.select_engine("auto", EngineOptions())
@@ -674,7 +675,7 @@ def test_auto_picks_edge_only_when_it_answers(
 def test_auto_falls_back_when_edge_answers_but_cannot_load(monkeypatch: pytest.MonkeyPatch) -> None:
     asked = _Asked("edge")
     monkeypatch.setattr(
-        "interview_audio.synthesis.engines.edge.reachable", lambda timeout=3.0: True
+        "interview_audio.synthesis.engines.edge.engine.reachable", lambda timeout=3.0: True
     )
     monkeypatch.setattr(engines, "load_engine", asked)
     engines.select_engine("auto", EngineOptions())
@@ -683,7 +684,7 @@ def test_auto_falls_back_when_edge_answers_but_cannot_load(monkeypatch: pytest.M
 
 def test_auto_with_nothing_usable_explains_both(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        "interview_audio.synthesis.engines.edge.reachable", lambda timeout=3.0: False
+        "interview_audio.synthesis.engines.edge.engine.reachable", lambda timeout=3.0: False
     )
     monkeypatch.setattr(engines, "load_engine", _Asked("kokoro"))
     with pytest.raises(EngineUnavailable) as info:
@@ -695,7 +696,7 @@ def test_forced_engine_that_cannot_run_is_an_error(monkeypatch: pytest.MonkeyPat
     def never(timeout: float = 3.0) -> bool:
         raise AssertionError("a forced engine must not probe the Edge service")
 
-    monkeypatch.setattr("interview_audio.synthesis.engines.edge.reachable", never)
+    monkeypatch.setattr("interview_audio.synthesis.engines.edge.engine.reachable", never)
     asked = _Asked("kokoro")
     monkeypatch.setattr(engines, "load_engine", asked)
     with pytest.raises(EngineUnavailable) as info:
@@ -720,9 +721,11 @@ def test_unknown_engine_lists_the_choices() -> None:
 def test_an_engine_module_that_fails_to_import_says_how_to_fix_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setitem(
-        engines.ENGINES, "espeak", "interview_audio.synthesis.engines.gone:GoneEngine"
+    gone = dataclasses.replace(
+        engines.engine_plugins()["espeak"],
+        engine="interview_audio.synthesis.engines.gone:GoneEngine",
     )
+    monkeypatch.setattr(engines, "engine_plugins", lambda: {"espeak": gone})
     with pytest.raises(EngineUnavailable, match="pip install") as caught:
         engines.load_engine("espeak", EngineOptions())
     assert "interview_audio.synthesis.engines.gone" in str(caught.value)

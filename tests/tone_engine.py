@@ -31,8 +31,9 @@ from typing import ClassVar
 from interview_audio.article.script import Role
 from interview_audio.errors import EngineError, EngineUnavailable
 from interview_audio.synthesis.engines.base import SentenceTiming, Speech, VoiceInfo
+from interview_audio.synthesis.engines.espeak.voice import EspeakVoice
 from interview_audio.synthesis.queue import Line
-from interview_audio.voices.model import EspeakVoice, Voice
+from interview_audio.voices.model import Voice
 
 _SENTENCE = re.compile(r"[^。！？!?]+[。！？!?]*")
 

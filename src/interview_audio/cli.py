@@ -284,7 +284,7 @@ def voices_command(
     loaded = _run(
         lambda: select_engine(
             engine or config.engine,
-            EngineOptions(kokoro_model=config.kokoro_model, kokoro_voices=config.kokoro_voices),
+            EngineOptions(engine_settings=config.engine_settings),
         )
     )
     offered = _run(lambda: loaded.voices(locale, refresh=refresh))

@@ -16,16 +16,9 @@ from interview_audio.synthesis.engines.base import EngineOptions, Speech
 from interview_audio.synthesis.reading import to_speech
 from interview_audio.synthesis.transform import apply_transform
 from interview_audio.voices.casting import cast_voices, check_voices, describe_cast, find_in_cast
+from interview_audio.voices.kinds import voice_kinds
 from interview_audio.voices.load import load_voices
-from interview_audio.voices.model import (
-    Cast,
-    CastEntry,
-    EdgeVoice,
-    EspeakVoice,
-    KokoroVoice,
-    Voice,
-    VoicesConfig,
-)
+from interview_audio.voices.model import Cast, CastEntry, Voice, VoicesConfig
 
 PREVIEW_TEXT = (
     "你好，欢迎收听本期访谈。我们今天聊聊人工智能在2025年的发展，以及OpenAI和微软的合作。"
@@ -46,14 +39,7 @@ def resolve_voice(
 ) -> Voice:
     """The voice a preview uses: a speaker's from voices.yaml, or a voice named directly."""
     if voice is not None:
-        named: Voice
-        if engine == "edge":
-            named = EdgeVoice(name=voice)
-        elif engine == "kokoro":
-            named = KokoroVoice(style=voice)
-        else:
-            named = EspeakVoice(variant=voice)
-        return named
+        return voice_kinds()[engine].named_voice(voice)
     assert speaker is not None
     key = speaker.strip().casefold()
     if key in ("narrator", NARRATOR):
@@ -133,7 +119,7 @@ def preview(
     config = load_voices(voices_path)
     loaded = select_engine(
         engine or config.engine,
-        EngineOptions(kokoro_model=config.kokoro_model, kokoro_voices=config.kokoro_voices),
+        EngineOptions(engine_settings=config.engine_settings),
     )
     cast_line = ""
     if article is not None and speaker is not None:

@@ -187,8 +187,7 @@ def render_many(
     engine_options = EngineOptions(
         # On Ray, --jobs counts workers; each worker's engine runs its own default jobs.
         jobs=None if on_ray else options.jobs,
-        kokoro_model=config.kokoro_model,
-        kokoro_voices=config.kokoro_voices,
+        engine_settings=config.engine_settings,
     )
     engine = select_engine(options.engine or config.engine, engine_options)
     cache = Cache(options.cache_dir or default_cache_dir()) if options.use_cache else None

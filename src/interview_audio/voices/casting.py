@@ -10,21 +10,17 @@ from dataclasses import replace
 
 from interview_audio.article.script import Gender, Role, Script, Speaker, name_key
 from interview_audio.errors import VoicesError
+from interview_audio.voices.kinds import check_engine
 from interview_audio.voices.model import (
     NARRATOR,
     NARRATOR_NAMES,
     Cast,
     CastEntry,
-    EdgeVoice,
-    EspeakVoice,
-    KokoroVoice,
     SpeakerVoices,
     Voice,
     VoicesConfig,
     VoiceSet,
     VoiceTransform,
-    check_engine,
-    kokoro_mix,
     voice_key,
     voice_label,
 )
@@ -211,14 +207,7 @@ def voice_distance(a: Voice, a_gender: Gender | None, b: Voice, b_gender: Gender
     distance = 0.5 if _clash(a_gender, b_gender) else 0.0
     if a.engine != b.engine:
         return distance + 1.0
-    if isinstance(a, KokoroVoice) and isinstance(b, KokoroVoice):
-        mix_a, mix_b = dict(kokoro_mix(a.style)), dict(kokoro_mix(b.style))
-        distance += 1.0 - sum(min(w, mix_b.get(n, 0.0)) for n, w in mix_a.items())
-    elif isinstance(a, EdgeVoice) and isinstance(b, EdgeVoice):
-        distance += float(a.name.casefold() != b.name.casefold())
-    elif isinstance(a, EspeakVoice) and isinstance(b, EspeakVoice):
-        distance += float(a.variant.casefold() != b.variant.casefold())
-        distance += min(1.0, abs(a.pitch - b.pitch) / 50)
+    distance += a.distance_to(b)
     ta, tb = a.transform or VoiceTransform(), b.transform or VoiceTransform()
     pitch_a = ta.median_pitch or (_TYPICAL_PITCH[a_gender] if a_gender else None)
     pitch_b = tb.median_pitch or (_TYPICAL_PITCH[b_gender] if b_gender else None)

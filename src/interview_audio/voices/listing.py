@@ -5,14 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from interview_audio.article.script import Gender
-from interview_audio.voices.model import (
-    NARRATOR,
-    EdgeVoice,
-    KokoroVoice,
-    Voice,
-    VoicesConfig,
-    kokoro_mix,
-)
+from interview_audio.voices.model import NARRATOR, Voice, VoicesConfig
 
 
 @dataclass(frozen=True)
@@ -47,13 +40,6 @@ def voice_users(config: VoicesConfig, engine: str) -> dict[str, tuple[str, ...]]
     """Which parts of voices.yaml use each voice name of `engine` (a mix counts for each style)."""
     users: dict[str, list[str]] = {}
     for entry in configured_voices(config, engine):
-        voice = entry.voice
-        if isinstance(voice, EdgeVoice):
-            names = [voice.name]
-        elif isinstance(voice, KokoroVoice):
-            names = [name for name, _ in kokoro_mix(voice.style)]
-        else:
-            names = [voice.variant]
-        for name in names:
+        for name in entry.voice.voice_names():
             users.setdefault(name, []).append(entry.who)
     return {name: tuple(who) for name, who in users.items()}

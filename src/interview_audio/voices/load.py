@@ -1,4 +1,8 @@
-"""Reading voices.yaml: every mistake reported with the file, the line and the valid choices."""
+"""Reading voices.yaml: every mistake reported with the file, the line and the valid choices.
+
+The engines' own parts (a voice entry's fields, an engine's top-level section) are read by the
+engine plugins (`kinds.py`); this module reads the rest and hands those over.
+"""
 
 from __future__ import annotations
 
@@ -12,60 +16,33 @@ import yaml
 from interview_audio import yamlfile
 from interview_audio.article.script import Gender, Role, name_key
 from interview_audio.errors import VoicesError
+from interview_audio.voices.kinds import VoiceKind, engine_choices, voice_kinds
 from interview_audio.voices.model import (
-    ENGINE_CHOICES,
-    ENGINE_NAMES,
     PACKAGED_SOURCE,
-    EdgeVoice,
-    EspeakVoice,
-    KokoroVoice,
     Pauses,
     SpeakerVoices,
     Voice,
     VoicesConfig,
     VoiceSet,
     VoiceTransform,
-    kokoro_mix,
 )
 
 log = logging.getLogger(__name__)
 
-SPEED_RANGE = (0.5, 2.0)
-
-
-ESPEAK_RATE_RANGE = (80, 450)
-
-
-ESPEAK_PITCH_RANGE = (0, 100)
-
-
 PAUSE_RANGE = (0.0, 10.0)
-
-
 # Beyond about a quarter the formant shift sounds like a cartoon; Praat's pitch analysis of
 # the result wants a median inside its 60-600 Hz search range.
 FORMANTS_RANGE = (-30.0, 30.0)
-
-
 MEDIAN_PITCH_RANGE = (60.0, 400.0)
-
-
 PITCH_RANGE_RANGE = (-100.0, 200.0)
 
-
-_PERCENT = re.compile(r"[+-]\d+%")
-
-
-_HERTZ = re.compile(r"[+-]\d+Hz")
-
-
+_SECTIONS = ("engine", "narrator", "roles", "speakers", "pool", "pauses", "lexicon")
+_ROLE_KEYS = (Role.HOST.value, Role.GUEST.value)
+_TRANSFORM_KEY = "transform"
+_TRANSFORM_KEYS = ("formants", "median_pitch", "pitch_range")
+_GENDER_KEY = "gender"
 _SIGNED_PERCENT = re.compile(r"([+-]\d+(?:\.\d+)?)\s*%")
-
-
 _ABSOLUTE_HERTZ = re.compile(r"(\d+(?:\.\d+)?)\s*(?:Hz)?", re.IGNORECASE)
-
-
-_ESPEAK_VARIANT = re.compile(r"[A-Za-z][A-Za-z0-9-]*(?:\+[A-Za-z0-9_-]+)?")
 
 
 def load_voices(path: Path | None = None) -> VoicesConfig:
@@ -87,47 +64,28 @@ def load_voices(path: Path | None = None) -> VoicesConfig:
     return _config(yamlfile.load(text, PACKAGED_SOURCE, VoicesError), None)
 
 
-_TOP_KEYS = ("engine", "narrator", "roles", "speakers", "pool", "pauses", "lexicon", "kokoro")
-
-
-_ROLE_KEYS = (Role.HOST.value, Role.GUEST.value)
-
-
-_EDGE_KEYS = ("voice", "rate", "pitch", "volume", "transform")
-
-
-_KOKORO_KEYS = ("style", "speed", "transform")
-
-
-_ESPEAK_KEYS = ("variant", "rate", "pitch", "transform")
-
-
-_TRANSFORM_KEYS = ("formants", "median_pitch", "pitch_range")
-
-
-_GENDER_KEY = "gender"
-
-
 def _config(root: yamlfile.Node, path: Path | None) -> VoicesConfig:
-    entries = _entries(root, _TOP_KEYS)
+    kinds = voice_kinds()
+    with_settings = tuple(name for name, kind in kinds.items() if kind.settings_keys)
+    entries = _entries(root, (*_SECTIONS, *with_settings))
     sections = {key: node for key, _, node in entries}
     labels = {key: label for key, label, _ in entries}
     if "narrator" not in sections:
         raise root.fail(
             VoicesError,
-            "no `narrator:` section; add one with edge, kokoro and espeak voices "
+            f"no `narrator:` section; add one with {', '.join(kinds)} voices "
             "(see the packaged voices.yaml).",
         )
     engine = "auto"
     if "engine" in sections:
         engine = sections["engine"].string(VoicesError)
-        if engine not in ENGINE_CHOICES:
+        choices = engine_choices()
+        if engine not in choices:
             raise sections["engine"].fail(
                 VoicesError,
-                f"unknown engine {engine!r}; choose one of {', '.join(ENGINE_CHOICES)}.",
+                f"unknown engine {engine!r}; choose one of {', '.join(choices)}.",
             )
     base = path.parent if path is not None else Path.cwd()
-    model, voices = _kokoro_files(sections.get("kokoro"), base)
     places: list[tuple[Voice, str]] = []
     return VoicesConfig(
         path=path,
@@ -141,8 +99,16 @@ def _config(root: yamlfile.Node, path: Path | None) -> VoicesConfig:
         pool=tuple(_full_set(node, node, places) for node in _elements(sections.get("pool"))),
         pauses=_pauses(sections.get("pauses")),
         lexicon=_lexicon(sections.get("lexicon")),
-        kokoro_model=model,
-        kokoro_voices=voices,
+        engine_settings=tuple(
+            (
+                name,
+                kinds[name].parse_settings(
+                    dict(_items(sections[name], kinds[name].settings_keys)), base
+                ),
+            )
+            for name in with_settings
+            if name in sections
+        ),
         places=tuple(places),
     )
 
@@ -182,34 +148,48 @@ def _lexicon(node: yamlfile.Node | None) -> tuple[tuple[str, str], ...]:
 
 def _voices(
     node: yamlfile.Node, places: list[tuple[Voice, str]], extra: tuple[str, ...] = ()
-) -> tuple[dict[str, yamlfile.Node], EdgeVoice | None, KokoroVoice | None, EspeakVoice | None]:
-    """The engine entries of a voice set, each noted in `places`; keys in `extra` are handed
-    back unread."""
-    fields = dict(node.items(VoicesError, (*extra, *ENGINE_NAMES)))
-    edge = _edge(fields["edge"]) if "edge" in fields else None
-    kokoro = _kokoro(fields["kokoro"]) if "kokoro" in fields else None
-    espeak = _espeak(fields["espeak"]) if "espeak" in fields else None
-    for voice in (edge, kokoro, espeak):
-        if voice is not None:
-            places.append((voice, fields[voice.engine].place))
-    return fields, edge, kokoro, espeak
+) -> tuple[dict[str, yamlfile.Node], list[Voice]]:
+    """The engine entries of a voice set, each read by its engine's plugin and noted in
+    `places`; keys in `extra` are handed back unread."""
+    kinds = voice_kinds()
+    fields = dict(node.items(VoicesError, (*extra, *kinds)))
+    voices: list[Voice] = []
+    for name, kind in kinds.items():
+        if name in fields:
+            voice = _voice(kind, fields[name])
+            places.append((voice, fields[name].place))
+            voices.append(voice)
+    return fields, voices
+
+
+def _voice(kind: VoiceKind, node: yamlfile.Node) -> Voice:
+    fields = dict(node.items(VoicesError, (*kind.voice_keys, _TRANSFORM_KEY)))
+    transform = _transform(fields.pop(_TRANSFORM_KEY)) if _TRANSFORM_KEY in fields else None
+    return kind.parse_voice(fields, node, transform)
 
 
 def _full_set(
     node: yamlfile.Node, label: yamlfile.Node, places: list[tuple[Voice, str]]
 ) -> VoiceSet:
-    """A voice set that must work on every engine (narrator, roles, pool); `label` names it."""
-    fields, edge, kokoro, espeak = _voices(node, places, (_GENDER_KEY,))
-    if edge is None:
-        raise label.fail(
-            VoicesError,
-            "no edge voice; add `edge: {voice: ...}` "
-            "(`interview-audio voices --engine edge` lists them).",
-        )
-    if kokoro is None:
-        raise label.fail(VoicesError, "no kokoro voice; add `kokoro: {style: ...}`.")
+    """A voice set that must work on every engine (narrator, roles, pool); `label` names it.
+
+    An engine it leaves out gives its default voice; one without a default that says it is
+    `required` is a mistake here, the others fail only when a cast on that engine needs it.
+    """
+    fields, voices = _voices(node, places, (_GENDER_KEY,))
+    named = {voice.engine for voice in voices}
+    for name, kind in voice_kinds().items():
+        if name in named:
+            continue
+        default = kind.default_voice()
+        if default is not None:
+            voices.append(default)
+        elif kind.required:
+            raise label.fail(VoicesError, f"no {name} voice; add {kind.voice_example}.")
     gender = _gender(fields[_GENDER_KEY]) if _GENDER_KEY in fields else None
-    return VoiceSet(edge, kokoro, espeak if espeak is not None else EspeakVoice(), gender)
+    order = list(voice_kinds())
+    voices.sort(key=lambda voice: order.index(voice.engine))
+    return VoiceSet(tuple(voices), gender, label.place)
 
 
 def _gender(node: yamlfile.Node) -> Gender:
@@ -274,7 +254,7 @@ def _speakers(
     for name, label, entry_node in _entries(node, None):
         if not name.strip():
             raise label.fail(VoicesError, "a speaker needs a name.")
-        fields, edge, kokoro, espeak = _voices(entry_node, places, ("aliases", _GENDER_KEY))
+        fields, voices = _voices(entry_node, places, ("aliases", _GENDER_KEY))
         alias_nodes = _elements(fields.get("aliases"))
         aliases = tuple(item.string(VoicesError).strip() for item in alias_nodes)
         for alias, alias_node in zip((name, *aliases), (label, *alias_nodes), strict=True):
@@ -286,79 +266,9 @@ def _speakers(
                     "one speaker only.",
                 )
             owners[key] = name
-        voices = tuple(voice for voice in (edge, kokoro, espeak) if voice is not None)
         gender = _gender(fields[_GENDER_KEY]) if _GENDER_KEY in fields else None
-        entries.append(SpeakerVoices(name, aliases, voices, gender))
+        entries.append(SpeakerVoices(name, aliases, tuple(voices), gender))
     return tuple(entries)
-
-
-def _edge(node: yamlfile.Node) -> EdgeVoice:
-    fields = dict(node.items(VoicesError, _EDGE_KEYS))
-    if "voice" not in fields:
-        raise node.fail(
-            VoicesError, "an edge entry needs `voice:` (for example zh-CN-XiaoxiaoNeural)."
-        )
-    prosody: dict[str, str] = {}
-    for key, pattern, example in (
-        ("rate", _PERCENT, "+10% or -5%"),
-        ("pitch", _HERTZ, "+5Hz or -10Hz"),
-        ("volume", _PERCENT, "+10% or -5%"),
-    ):
-        if key in fields:
-            value = fields[key].string(VoicesError)
-            if not pattern.fullmatch(value):
-                raise fields[key].fail(
-                    VoicesError,
-                    f"{key} {value!r} is not valid; write a signed value like {example}.",
-                )
-            prosody[key] = value
-    transform = _transform(fields["transform"]) if "transform" in fields else None
-    return EdgeVoice(fields["voice"].string(VoicesError).strip(), **prosody, transform=transform)
-
-
-def _kokoro(node: yamlfile.Node) -> KokoroVoice:
-    fields = dict(node.items(VoicesError, _KOKORO_KEYS))
-    if "style" not in fields:
-        raise node.fail(VoicesError, "a kokoro entry needs `style:` (for example jf_alpha).")
-    style_node = fields["style"]
-    try:
-        mix = kokoro_mix(style_node.string(VoicesError))
-    except ValueError as exc:
-        raise style_node.fail(
-            VoicesError,
-            f"bad Kokoro style ({exc}); write a style name like jm_kumo or a mix like "
-            "jm_kumo*0.7+jf_alpha*0.3.",
-        ) from None
-    style = mix[0][0] if len(mix) == 1 else "+".join(f"{n}*{w:g}" for n, w in mix)
-    transform = _transform(fields["transform"]) if "transform" in fields else None
-    if "speed" in fields:
-        speed = fields["speed"].number(VoicesError, *SPEED_RANGE)
-        return KokoroVoice(style, speed, transform)
-    return KokoroVoice(style, transform=transform)
-
-
-def _espeak(node: yamlfile.Node) -> EspeakVoice:
-    fields = dict(node.items(VoicesError, _ESPEAK_KEYS))
-    variant = EspeakVoice.variant
-    if "variant" in fields:
-        variant = fields["variant"].string(VoicesError).strip()
-        if not _ESPEAK_VARIANT.fullmatch(variant):
-            raise fields["variant"].fail(
-                VoicesError,
-                f"{variant!r} is not an eSpeak voice; write language+variant like cmn+f3.",
-            )
-    rate = (
-        fields["rate"].integer(VoicesError, *ESPEAK_RATE_RANGE)
-        if "rate" in fields
-        else EspeakVoice.rate
-    )
-    pitch = (
-        fields["pitch"].integer(VoicesError, *ESPEAK_PITCH_RANGE)
-        if "pitch" in fields
-        else EspeakVoice.pitch
-    )
-    transform = _transform(fields["transform"]) if "transform" in fields else None
-    return EspeakVoice(variant, rate, pitch, transform)
 
 
 def _pauses(node: yamlfile.Node | None) -> Pauses:
@@ -367,13 +277,3 @@ def _pauses(node: yamlfile.Node | None) -> Pauses:
         for key, child in _items(node, ("paragraph", "speaker_change", "chapter"))
     }
     return Pauses(**values)
-
-
-def _kokoro_files(node: yamlfile.Node | None, base: Path) -> tuple[Path | None, Path | None]:
-    """Paths to an official Kokoro release, relative to voices.yaml; checked by the engine."""
-    found: dict[str, Path] = {}
-    for key, child in _items(node, ("model", "voices")):
-        if child.is_null:
-            continue
-        found[key] = base / Path(child.string(VoicesError)).expanduser()
-    return found.get("model"), found.get("voices")

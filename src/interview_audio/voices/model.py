@@ -6,10 +6,9 @@ this module only knows what a speaker sounds like.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from interview_audio.article.script import Gender, Role, name_key
 from interview_audio.errors import VoicesError
@@ -30,68 +29,62 @@ class VoiceTransform:
     pitch_range: float = 0.0
 
 
-@dataclass(frozen=True)
-class EdgeVoice:
-    """A Microsoft Edge neural voice and its prosody strings (checked like the service does)."""
+@runtime_checkable
+class Voice(Protocol):
+    """One engine's voice as voices.yaml sets it: a frozen dataclass of the engine's own fields
+    (its cache key is made of them and of the class name) and a `transform`. Each engine defines
+    its own, beside the engine (synthesis/engines/<name>/voice.py)."""
 
-    engine: ClassVar[str] = "edge"
-    name: str
-    rate: str = "+0%"
-    pitch: str = "+0Hz"
-    volume: str = "+0%"
-    transform: VoiceTransform | None = None
+    engine: ClassVar[str]
+    __dataclass_fields__: ClassVar[dict[str, Any]]
 
+    @property
+    def transform(self) -> VoiceTransform | None: ...
 
-@dataclass(frozen=True)
-class KokoroVoice:
-    """A Kokoro style name, or a weighted mix such as `jm_kumo*0.7+jf_alpha*0.3`."""
+    def identity(self) -> str:
+        """The engine voice that makes the person, case-folded (prosody such as rate aside)."""
+        ...
 
-    engine: ClassVar[str] = "kokoro"
-    style: str
-    speed: float = 1.15
-    transform: VoiceTransform | None = None
+    def label(self) -> str:
+        """A short description: the voice's name and whatever differs from its defaults."""
+        ...
 
+    def voice_names(self) -> tuple[str, ...]:
+        """The engine's own voices this one is made of (each style of a mix)."""
+        ...
 
-@dataclass(frozen=True)
-class EspeakVoice:
-    """An eSpeak NG voice variant (e.g. `cmn+f3`), rate in words per minute, pitch 0-100."""
-
-    engine: ClassVar[str] = "espeak"
-    variant: str = "cmn+f3"
-    rate: int = 175
-    pitch: int = 50
-    transform: VoiceTransform | None = None
+    def distance_to(self, other: Voice) -> float:
+        """How far apart the engine voices themselves sound (0 the same, about 1 another
+        voice), for `other` of the same engine; casting adds pitch, formants and gender."""
+        ...
 
 
-Voice = EdgeVoice | KokoroVoice | EspeakVoice
-
-
-ENGINE_NAMES: tuple[str, ...] = (EdgeVoice.engine, KokoroVoice.engine, EspeakVoice.engine)
-ENGINE_CHOICES: tuple[str, ...] = ("auto", *ENGINE_NAMES)
 NARRATOR = "narrator"
 PACKAGED_SOURCE = "voices.yaml (packaged default)"
-# A mix's weights must add up to one, within this much (people write thirds as 0.33).
-_MIX_TOLERANCE = 0.011
-_STYLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_WEIGHT = re.compile(r"\d+(?:\.\d*)?|\.\d+")
 NARRATOR_NAMES = (NARRATOR, "旁白")
 
 
 @dataclass(frozen=True)
 class VoiceSet:
-    """One voice per engine, so the same file works whichever engine renders.
+    """One voice per engine, so the same file works whichever engine renders (an engine the
+    file leaves out gets its own default voice, where it has one).
 
-    `gender` is whom the voices sound like (None when the file does not say).
+    `gender` is whom the voices sound like (None when the file does not say); `where` names
+    the entry in voices.yaml, for errors.
     """
 
-    edge: EdgeVoice
-    kokoro: KokoroVoice
-    espeak: EspeakVoice
+    voices: tuple[Voice, ...]
     gender: Gender | None = None
+    where: str = field(default="", compare=False)
 
     def for_engine(self, engine: str) -> Voice:
-        check_engine(engine)
-        return next(v for v in (self.edge, self.kokoro, self.espeak) if v.engine == engine)
+        found = next((voice for voice in self.voices if voice.engine == engine), None)
+        if found is None:
+            raise VoicesError(
+                f"{self.where or 'A voice set in voices.yaml'}: no {engine} voice, and the "
+                f"{engine} engine has no default one; add `{engine}: {{...}}` there."
+            )
+        return found
 
 
 @dataclass(frozen=True)
@@ -108,7 +101,6 @@ class SpeakerVoices:
     gender: Gender | None = None  # `gender:` in the entry: who the speaker is, above any evidence
 
     def for_engine(self, engine: str) -> Voice | None:
-        check_engine(engine)
         return next((voice for voice in self.voices if voice.engine == engine), None)
 
     @property
@@ -137,8 +129,8 @@ class VoicesConfig:
     pool: tuple[VoiceSet, ...]
     pauses: Pauses
     lexicon: tuple[tuple[str, str], ...]
-    kokoro_model: Path | None
-    kokoro_voices: Path | None
+    # Engine-wide settings by engine name (Kokoro's model files), as each engine reads them.
+    engine_settings: tuple[tuple[str, object], ...] = ()
     # Where the file sets each voice, for errors; not part of what the file says.
     places: tuple[tuple[Voice, str], ...] = field(default=(), compare=False)
 
@@ -153,6 +145,10 @@ class VoicesConfig:
             return error
         also = f" (also set at {'; '.join(places[1:])})" if len(places) > 1 else ""
         return VoicesError(f"{places[0]}{also}: {error}")
+
+    def settings_for(self, engine: str) -> object | None:
+        """What the file's top-level section named after `engine` says, if it has one."""
+        return next((value for name, value in self.engine_settings if name == engine), None)
 
     def role_voices(self, role: Role) -> VoiceSet | None:
         return next((voices for name, voices in self.roles if name is role), None)
@@ -196,12 +192,7 @@ class Cast:
 def voice_key(voice: Voice) -> tuple[str, str]:
     """What makes two voices sound like different people: the engine voice and its transform
     (prosody tweaks such as rate do not)."""
-    if isinstance(voice, EdgeVoice):
-        name = voice.name.casefold()
-    elif isinstance(voice, KokoroVoice):
-        name = "+".join(f"{n}*{w:g}" for n, w in sorted(kokoro_mix(voice.style)))
-    else:
-        name = voice.variant.casefold()
+    name = voice.identity()
     if voice.transform is not None:
         name = f"{name} {transform_label(voice.transform)}"
     return voice.engine, name
@@ -221,52 +212,6 @@ def transform_label(transform: VoiceTransform) -> str:
 
 def voice_label(voice: Voice) -> str:
     """A short human description: the voice name plus whatever differs from the defaults."""
-    if isinstance(voice, EdgeVoice):
-        extras = [
-            f"{field} {value}"
-            for field, value, default in (
-                ("rate", voice.rate, "+0%"),
-                ("pitch", voice.pitch, "+0Hz"),
-                ("volume", voice.volume, "+0%"),
-            )
-            if value != default
-        ]
-        label = " ".join([voice.name, *extras])
-    elif isinstance(voice, KokoroVoice):
-        label = f"{voice.style} speed {voice.speed:g}"
-    else:
-        label = f"{voice.variant} rate {voice.rate} pitch {voice.pitch}"
     if voice.transform is None:
-        return label
-    return f"{label}, {transform_label(voice.transform)}"
-
-
-def kokoro_mix(style: str) -> tuple[tuple[str, float], ...]:
-    """Parse a Kokoro style: `jm_kumo`, or weights that add up to 1 like `jm_kumo*0.7+jf_alpha*0.3`.
-
-    Raises ValueError with the reason; the loader turns it into a VoicesError with the line.
-    """
-    terms = [term.strip() for term in style.split("+")]
-    if len(terms) == 1 and _STYLE_NAME.fullmatch(terms[0]):
-        return ((terms[0], 1.0),)
-    mix: list[tuple[str, float]] = []
-    for term in terms:
-        name, star, weight = (part.strip() for part in term.partition("*"))
-        if not _STYLE_NAME.fullmatch(name):
-            raise ValueError(f"{name!r} is not a style name (letters, digits and _ only)")
-        if not star or not _WEIGHT.fullmatch(weight):
-            raise ValueError(f"give every style of a mix a weight, like {name}*0.5")
-        if float(weight) <= 0:
-            raise ValueError(f"the weight of {name} must be above 0")
-        if any(name == seen for seen, _ in mix):
-            raise ValueError(f"{name} appears twice")
-        mix.append((name, float(weight)))
-    total = sum(weight for _, weight in mix)
-    if abs(total - 1.0) > _MIX_TOLERANCE:
-        raise ValueError(f"the weights add up to {total:g}; make them add up to 1")
-    return tuple(mix)
-
-
-def check_engine(engine: str) -> None:
-    if engine not in ENGINE_NAMES:
-        raise VoicesError(f"Unknown engine {engine!r}: choose one of {', '.join(ENGINE_NAMES)}.")
+        return voice.label()
+    return f"{voice.label()}, {transform_label(voice.transform)}"

@@ -1,4 +1,6 @@
-"""The engine registry: names to engine factories, loaded lazily so heavy imports stay inside."""
+"""The engine registry: the engine plugins found through the entry-point group
+`interview_audio.engines` (`plugins.py`), by name; an engine's heavy imports happen when it
+loads, never when the registry is read."""
 
 from __future__ import annotations
 
@@ -8,34 +10,33 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from interview_audio import plugins
 from interview_audio.errors import EngineUnavailable, VoicesError
-from interview_audio.synthesis.engines.base import Engine, EngineOptions
+from interview_audio.synthesis.engines.base import Engine, EngineOptions, EnginePlugin
+from interview_audio.voices.kinds import engine_choices
 
 log = logging.getLogger(__name__)
 
-# name -> "module:Class"; each class has a `load(options) -> Engine` classmethod.
-ENGINES: dict[str, str] = {
-    "edge": "interview_audio.synthesis.engines.edge:EdgeEngine",
-    "kokoro": "interview_audio.synthesis.engines.kokoro.engine:KokoroEngine",
-    "espeak": "interview_audio.synthesis.engines.espeak:EspeakEngine",
-}
-CHOICES = ("auto", *ENGINES)
+
+def engine_plugins() -> dict[str, EnginePlugin]:
+    """Every registered engine's plugin by name, in the registry's order."""
+    found: dict[str, EnginePlugin] = {}
+    for name, plugin in plugins.engine_plugins().items():
+        if not isinstance(plugin, EnginePlugin):
+            raise EngineUnavailable(
+                f"The engine plugin {name!r} cannot load an engine (it has no `load`): update "
+                "or uninstall the package that provides it."
+            )
+        found[name] = plugin
+    return found
 
 
 def load_engine(name: str, options: EngineOptions) -> Engine:
     """Load one engine by name; raise EngineUnavailable (with the fix) when it cannot run."""
-    if name not in ENGINES:
-        raise VoicesError(f"Unknown engine {name!r}: choose one of {', '.join(CHOICES)}.")
-    module_name, class_name = ENGINES[name].split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise EngineUnavailable(
-            f"The {name} engine cannot be imported ({exc}): reinstall with "
-            "`pip install --force-reinstall interview-audio` (or `pip install -e .` in a checkout)."
-        ) from exc
-    engine: Engine = getattr(module, class_name).load(options)
-    return engine
+    found = engine_plugins()
+    if name not in found:
+        raise VoicesError(f"Unknown engine {name!r}: choose one of {', '.join(engine_choices())}.")
+    return found[name].load(options)
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,14 @@ def select_engine(requested: str, options: EngineOptions) -> Engine:
     "auto" asks the Edge service once, up front, so a run never switches voices halfway. A forced
     engine that cannot run is an error, not a silent fallback: the user asked for that sound.
     """
-    if requested not in CHOICES:
-        raise VoicesError(f"Unknown engine {requested!r}: choose one of {', '.join(CHOICES)}.")
+    choices = engine_choices()
+    if requested not in choices:
+        raise VoicesError(f"Unknown engine {requested!r}: choose one of {', '.join(choices)}.")
     if requested != "auto":
         try:
             engine = load_engine(requested, options)
         except EngineUnavailable as exc:
-            others = ", ".join(name for name in CHOICES if name != requested)
+            others = ", ".join(name for name in choices if name != requested)
             raise EngineUnavailable(
                 f"The {requested} engine was asked for but cannot run: {exc} "
                 f"Fix that, or choose another engine ({others})."
@@ -93,7 +95,7 @@ def _edge_reachable() -> tuple[bool, str]:
     """Whether the Edge service answers within a few seconds, and the reason in words."""
     timeout = 3.0
     try:
-        edge = importlib.import_module("interview_audio.synthesis.engines.edge")
+        edge = importlib.import_module("interview_audio.synthesis.engines.edge.engine")
         reachable: Callable[..., bool] = edge.reachable
         if reachable(timeout=timeout):
             return True, f"the Edge service answered within {timeout:g} s"

@@ -7,6 +7,29 @@ come from misaki; misaki drops Latin words, so English goes through eSpeak NG's 
 A user may instead point at an official Kokoro release (model .onnx and voices .npz/.bin);
 a `config.json` beside the model supplies its vocab, which is how v1.1-zh models are recognised.
 
-`installed` says what is missing, `phonemes` turns text into the model's symbols, `model`
-loads the model once per process, `engine` speaks.
+`PLUGIN` (the entry point `kokoro`) is light: `voice` reads Kokoro voices and the `kokoro:`
+section from voices.yaml. `installed` says what is missing, `phonemes` turns text into the
+model's symbols, `model` loads the model once per process, `engine` speaks.
 """
+
+from __future__ import annotations
+
+from interview_audio.synthesis.engines.base import Plugin
+from interview_audio.synthesis.engines.kokoro.voice import (
+    KokoroVoice,
+    parse_kokoro_settings,
+    parse_kokoro_voice,
+)
+
+PLUGIN = Plugin(
+    name="kokoro",
+    description="Kokoro-82M, int8 ONNX from PyPI (offline)",
+    engine="interview_audio.synthesis.engines.kokoro.engine:KokoroEngine",
+    voice_keys=("style", "speed"),
+    voice_example="`kokoro: {style: ...}`",
+    parse=parse_kokoro_voice,
+    named=lambda name: KokoroVoice(style=name),
+    required=True,
+    settings_keys=("model", "voices"),
+    settings=parse_kokoro_settings,
+)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from interview_audio.errors import EngineError, VoicesError
 from interview_audio.synthesis.engines.base import EngineOptions, SentenceTiming, Speech, VoiceInfo
-from interview_audio.synthesis.engines.espeak import (
+from interview_audio.synthesis.engines.espeak.engine import (
     espeak_library,
     locale_matches,
     sentence_gap,
@@ -28,7 +28,8 @@ from interview_audio.synthesis.engines.kokoro.phonemes import (
     english_phonemes,
     split_phonemes,
 )
-from interview_audio.voices.model import KokoroVoice, Voice, kokoro_mix
+from interview_audio.synthesis.engines.kokoro.voice import KokoroSettings, KokoroVoice, kokoro_mix
+from interview_audio.voices.model import Voice
 from interview_audio.voices.suggest import suggest
 
 if TYPE_CHECKING:
@@ -125,7 +126,9 @@ class KokoroEngine:
             log.info("Kokoro runs %d lines at once, one per core (--jobs %d asked)", cpus, jobs)
             jobs = cpus
         threads = max(1, cpus // jobs)
-        model = load_model(options.kokoro_model, options.kokoro_voices, threads)
+        settings = options.settings_for(cls.name)
+        files = settings if isinstance(settings, KokoroSettings) else KokoroSettings()
+        model = load_model(files.model, files.voices, threads)
         espeak = espeak_library()
 
         def english(text: str) -> str:

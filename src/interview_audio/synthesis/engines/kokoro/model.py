@@ -98,7 +98,8 @@ def _load_model(model: Path | None, voices: Path | None, threads: int) -> Kokoro
         if not model.is_file():
             raise EngineUnavailable(
                 f"Kokoro model file {model} does not exist: give the path of a Kokoro .onnx "
-                "release file, or leave kokoro_model unset to use the packaged v1.0 model."
+                "release file, or leave `model:` out of voices.yaml's `kokoro:` section to use "
+                "the packaged v1.0 model."
             )
         source, model_sha, label = str(model), sha256(model), model.name
         vocab = _vocab_beside(model) or _packaged_vocab()
@@ -220,7 +221,7 @@ def _load_styles(voices: Path | None) -> tuple[dict[str, FloatArray], str]:
     if not voices.is_file():
         raise EngineUnavailable(
             f"Kokoro voices file {voices} does not exist: give a voices .bin/.npz file or "
-            "leave kokoro_voices unset to use the packaged styles."
+            "leave `voices:` out of voices.yaml's `kokoro:` section to use the packaged styles."
         )
     blob = voices.read_bytes()
     return _styles_from_file(np, blob, voices), sha256(blob)

@@ -10,9 +10,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from interview_audio.synthesis.engines.espeak import (
-    EspeakLibrary,
-)
+from interview_audio.synthesis.engines.espeak.engine import EspeakLibrary
 from interview_audio.synthesis.engines.kokoro.installed import (
     need,
 )

@@ -19,7 +19,8 @@ from typing import ClassVar, Self
 
 from interview_audio.errors import EngineError, EngineUnavailable, VoicesError
 from interview_audio.synthesis.engines.base import EngineOptions, SentenceTiming, Speech, VoiceInfo
-from interview_audio.voices.model import EspeakVoice, Voice
+from interview_audio.synthesis.engines.espeak.voice import EspeakVoice
+from interview_audio.voices.model import Voice
 from interview_audio.voices.suggest import closest, did_you_mean
 
 log = logging.getLogger(__name__)

@@ -37,7 +37,8 @@ from interview_audio.errors import (
     VoicesError,
 )
 from interview_audio.synthesis.engines.base import EngineOptions, SentenceTiming, Speech, VoiceInfo
-from interview_audio.voices.model import EdgeVoice, Voice
+from interview_audio.synthesis.engines.edge.voice import EdgeVoice
+from interview_audio.voices.model import Voice
 from interview_audio.voices.suggest import suggest
 
 log = logging.getLogger(__name__)
