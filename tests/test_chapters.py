@@ -18,7 +18,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from interview_audio.article.chapters import (
-    METHODS,
     clean_title,
     exchanges,
     find_chapters,
@@ -35,6 +34,7 @@ from interview_audio.article.script import (
     Topic,
     Turn,
 )
+from interview_audio.choices import ChapterMethod
 from interview_audio.errors import InputError, ScriptError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -96,7 +96,7 @@ def tiny_script(**changes: Any) -> Script:
 def test_unknown_method_names_the_valid_choices() -> None:
     with pytest.raises(InputError) as info:
         find_chapters(tiny_script(), "topics")
-    for method in METHODS:
+    for method in ChapterMethod:
         assert method in str(info.value)
 
 

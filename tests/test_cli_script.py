@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from interview_audio.article.chapters import find_chapters
 from interview_audio.article.parse import read_article
 from interview_audio.article.script import load_script
+from interview_audio.choices import ChapterMethod
 from interview_audio.cli import app
 
 SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
@@ -148,7 +149,8 @@ def test_script_shows_the_chapters_render_will_use_in_every_form(tmp_path: Path)
     runner.invoke(app, ["script", str(SAMPLE), "--chapters", "shift", "-o", str(out)])
     assert [(c.title, c.start_turn) for c in load_script(out).chapters] == expected
     bad = runner.invoke(app, ["script", str(SAMPLE), "--chapters", "topics"])
-    assert bad.exit_code != 0 and "auto, headings, summary, shift, none" in bad.output
+    assert bad.exit_code == 2 and "'topics'" in bad.output
+    assert all(f"'{method}'" in bad.output for method in ChapterMethod)
 
 
 def test_seed_script_json_lists_distinct_chapters() -> None:

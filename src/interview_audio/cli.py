@@ -16,6 +16,7 @@ from interview_audio import __version__
 from interview_audio.article.parse import Article, read_source
 from interview_audio.article.script import Script, dump_yaml, to_dict
 from interview_audio.article.speakable import Warning, check_script
+from interview_audio.choices import ChapterMethod, ExecutorKind, IntroMode
 from interview_audio.errors import InterviewAudioError
 
 if TYPE_CHECKING:
@@ -101,7 +102,12 @@ _ENGINE_LINE = _EngineLine()
 
 
 ChaptersOpt = Annotated[
-    str, typer.Option("--chapters", help="auto, headings, summary, shift or none.")
+    ChapterMethod,
+    typer.Option(
+        "--chapters",
+        help="auto (headings, else the summary, else topic shifts), headings, summary, shift "
+        "or none.",
+    ),
 ]
 KeepTranslationOpt = Annotated[
     bool,
@@ -129,7 +135,7 @@ def script_command(
         Path | None,
         typer.Option("-o", "--output", help="Write an editable YAML script to this file."),
     ] = None,
-    chapters: ChaptersOpt = "auto",
+    chapters: ChaptersOpt = ChapterMethod.AUTO,
     keep_translation: KeepTranslationOpt = False,
     voices: VoicesOpt = None,
 ) -> None:
@@ -383,10 +389,11 @@ def render_command(
     ] = Path("output"),
     engine: EngineOpt = None,
     voices: VoicesOpt = None,
-    chapters: ChaptersOpt = "auto",
+    chapters: ChaptersOpt = ChapterMethod.AUTO,
     intro: Annotated[
-        str, typer.Option("--intro", help="Narrator's opening: short (topics), full or none.")
-    ] = "short",
+        IntroMode,
+        typer.Option("--intro", help="Narrator's opening: short (topics), full or none."),
+    ] = IntroMode.SHORT,
     split: Annotated[
         bool, typer.Option("--split/--no-split", help="Also write one MP3 per chapter.")
     ] = True,
@@ -420,13 +427,13 @@ def render_command(
         typer.Option("--fail-fast", help="Stop the whole batch at the first article that fails."),
     ] = False,
     executor: Annotated[
-        str,
+        ExecutorKind,
         typer.Option(
             "--executor",
             help="Where lines are synthesized: local (threads here) or ray (Ray workers; "
             'needs `pip install "interview-audio[ray]"`).',
         ),
-    ] = "local",
+    ] = ExecutorKind.LOCAL,
     ray_address: Annotated[
         str | None,
         typer.Option(
@@ -460,27 +467,29 @@ def render_command(
     from interview_audio.synthesis.executors import RayOptions
 
     single = len(articles) == 1 and not articles[0].is_dir()
-    options = RenderOptions(
-        output=output,
-        engine=engine,
-        voices=voices,
-        chapters=chapters,
-        intro=intro,
-        split=split,
-        cover=cover,
-        lufs=lufs,
-        bitrate=bitrate,
-        jobs=jobs,
-        cache_dir=cache_dir,
-        use_cache=not no_cache,
-        dry_run=dry_run,
-        keep_translation=keep_translation,
-        strict=strict,
-        fail_fast=fail_fast or single,
-        executor=executor,
-        ray=RayOptions(
-            address=ray_address, worker_cpus=ray_worker_cpus, worker_gpus=ray_worker_gpus
-        ),
+    options = _run(
+        lambda: RenderOptions(
+            output=output,
+            engine=engine,
+            voices=voices,
+            chapters=chapters,
+            intro=intro,
+            split=split,
+            cover=cover,
+            lufs=lufs,
+            bitrate=bitrate,
+            jobs=jobs,
+            cache_dir=cache_dir,
+            use_cache=not no_cache,
+            dry_run=dry_run,
+            keep_translation=keep_translation,
+            strict=strict,
+            fail_fast=fail_fast or single,
+            executor=executor,
+            ray=RayOptions(
+                address=ray_address, worker_cpus=ray_worker_cpus, worker_gpus=ray_worker_gpus
+            ),
+        )
     )
     _ENGINE_LINE.quiet = quiet
     with _Progress(quiet, single) as progress:

@@ -16,6 +16,7 @@ from interview_audio.article.chapters import find_chapters
 from interview_audio.article.parse import read_script
 from interview_audio.article.script import Role, Script
 from interview_audio.article.speakable import check_script
+from interview_audio.choices import ChapterMethod, IntroMode, choose
 from interview_audio.errors import InputError
 from interview_audio.synthesis.cache import Cache
 from interview_audio.synthesis.engines.base import Engine
@@ -27,16 +28,14 @@ from interview_audio.voices.model import Cast, Pauses, VoicesConfig
 log = logging.getLogger(__name__)
 
 NARRATOR = "旁白"
-INTRO_CHOICES = ("short", "full", "none")
 INTRO_CHAPTER = "开场"
 _NUMERALS = "一二三四五六七八九十"
 
 
-def intro_paragraphs(script: Script, mode: str) -> list[str]:
+def intro_paragraphs(script: Script, mode: IntroMode | str) -> list[str]:
     """What the narrator says before the conversation: title, source, date and topics."""
-    if mode not in INTRO_CHOICES:
-        raise InputError(f"Unknown intro {mode!r}: choose one of {', '.join(INTRO_CHOICES)}.")
-    if mode == "none":
+    mode = choose(IntroMode, mode, "intro")
+    if mode is IntroMode.NONE:
         return []
     meta = script.meta
     paragraphs = [meta.title.rstrip("。") + "。"]
@@ -50,7 +49,7 @@ def intro_paragraphs(script: Script, mode: str) -> list[str]:
     source.append(f"对话者：{names}")
     paragraphs.append("，".join(source) + "。")
     if script.topics:
-        if mode == "short":
+        if mode is IntroMode.SHORT:
             items = "；".join(
                 f"{_ordinal(i)}，{topic.title}" for i, topic in enumerate(script.topics)
             )
@@ -188,8 +187,8 @@ def prepare_episode(
     engine: Engine,
     *,
     output: Path,
-    chapters: str = "auto",
-    intro: str = "short",
+    chapters: ChapterMethod = ChapterMethod.AUTO,
+    intro: IntroMode = IntroMode.SHORT,
     keep_translation: bool = False,
     strict: bool = False,
     cache: Cache | None = None,

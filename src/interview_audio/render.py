@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from interview_audio.audio.assemble import AssembleOptions
+from interview_audio.choices import ChapterMethod, ExecutorKind, IntroMode, choose
 from interview_audio.episode import Episode, prepare_episode
 from interview_audio.errors import InputError, InterviewAudioError
 from interview_audio.ffmpeg import check as check_ffmpeg
@@ -39,6 +40,7 @@ from interview_audio.synthesis.engines.base import Engine, EngineOptions
 from interview_audio.synthesis.executors import ExecutorOptions, RayOptions, open_executor
 from interview_audio.synthesis.executors.base import EngineLoader
 from interview_audio.synthesis.queue import LineQueue, Segment, scratch_cache
+from interview_audio.voices.kinds import check_engine_choice
 from interview_audio.voices.load import load_voices
 
 log = logging.getLogger(__name__)
@@ -61,8 +63,8 @@ class RenderOptions:
     output: Path = Path("output")
     engine: str | None = None
     voices: Path | None = None
-    chapters: str = "auto"
-    intro: str = "short"
+    chapters: ChapterMethod = ChapterMethod.AUTO
+    intro: IntroMode = IntroMode.SHORT
     split: bool = True
     cover: Path | None = None
     lufs: float = -16.0
@@ -76,8 +78,17 @@ class RenderOptions:
     # The output folder's feed settings (None: ./interview-audio.toml's [feed], else defaults).
     feed: FeedOptions | None = None
     fail_fast: bool = False
-    executor: str = "local"
+    executor: ExecutorKind = ExecutorKind.LOCAL
     ray: RayOptions = RayOptions()
+
+    def __post_init__(self) -> None:
+        """Check the choices now (a value from Python may be their string): a typo fails
+        before any engine loads."""
+        object.__setattr__(self, "chapters", choose(ChapterMethod, self.chapters, "chapter method"))
+        object.__setattr__(self, "intro", choose(IntroMode, self.intro, "intro"))
+        object.__setattr__(self, "executor", choose(ExecutorKind, self.executor, "executor"))
+        if self.engine is not None:
+            check_engine_choice(self.engine)
 
 
 @dataclass(frozen=True)
@@ -183,7 +194,7 @@ def render_many(
         episode_cover(options.cover, "", covers)
     config = load_voices(options.voices)
     feed = options.feed or load_feed_options()
-    on_ray = options.executor == "ray"
+    on_ray = options.executor is ExecutorKind.RAY
     engine_options = EngineOptions(
         # On Ray, --jobs counts workers; each worker's engine runs its own default jobs.
         jobs=None if on_ray else options.jobs,

@@ -24,11 +24,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from interview_audio.article.script import Chapter, Heading, Role, Script
+from interview_audio.choices import ChapterMethod, choose
 from interview_audio.errors import EngineUnavailable, InputError, ScriptError
 
 log = logging.getLogger(__name__)
 
-METHODS = ("auto", "headings", "summary", "shift", "none")
 
 # A host turn opens a new exchange when it asks a question of at least QUESTION_CHARS letters
 # (病虫害怎么办？) or says at least STATEMENT_CHARS; shorter ones (真厉害。你想要吗？) are
@@ -114,15 +114,16 @@ _TITLE_FILLERS = re.compile(
 # --- public API ------------------------------------------------------------------------------
 
 
-def find_chapters(script: Script, method: str = "auto") -> tuple[Chapter, ...]:
-    """Divide the dialogue into titled chapters by `method`, one of METHODS.
+def find_chapters(
+    script: Script, method: ChapterMethod | str = ChapterMethod.AUTO
+) -> tuple[Chapter, ...]:
+    """Divide the dialogue into titled chapters by `method` (a ChapterMethod or its value).
 
     `auto` uses the best evidence the script has: its own chapters, then headings, then the
     summary topics, then vocabulary shift. Asking for headings or summary when the script has
     none raises InputError rather than quietly doing something else.
     """
-    if method not in METHODS:
-        raise InputError(f"Unknown chapter method {method!r}. Choose one of: {', '.join(METHODS)}.")
+    method = choose(ChapterMethod, method, "chapter method")
     if not script.turns:
         raise InputError(
             "The script has no dialogue turns, so there is nothing to divide into chapters. "
@@ -134,7 +135,7 @@ def find_chapters(script: Script, method: str = "auto") -> tuple[Chapter, ...]:
 
 
 def _find(script: Script, method: str) -> tuple[Chapter, ...]:
-    others = ", ".join(m for m in METHODS if m != method)
+    others = ", ".join(m for m in ChapterMethod if m != method)
     if method == "none":
         return (Chapter(_script_title(script), 0),)
     if method == "headings":

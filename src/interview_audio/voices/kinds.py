@@ -85,3 +85,10 @@ def check_engine(engine: str) -> None:
     names = engine_names()
     if engine not in names:
         raise VoicesError(f"Unknown engine {engine!r}: choose one of {', '.join(names)}.")
+
+
+def check_engine_choice(engine: str) -> None:
+    """VoicesError naming the choices, unless `engine` is `auto` or an engine."""
+    choices = engine_choices()
+    if engine not in choices:
+        raise VoicesError(f"Unknown engine {engine!r}: choose one of {', '.join(choices)}.")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from interview_audio import plugins
 from interview_audio.errors import EngineUnavailable, VoicesError
 from interview_audio.synthesis.engines.base import Engine, EngineOptions, EnginePlugin
-from interview_audio.voices.kinds import engine_choices
+from interview_audio.voices.kinds import check_engine_choice, engine_choices
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,8 @@ def select_engine(requested: str, options: EngineOptions) -> Engine:
     "auto" asks the Edge service once, up front, so a run never switches voices halfway. A forced
     engine that cannot run is an error, not a silent fallback: the user asked for that sound.
     """
+    check_engine_choice(requested)
     choices = engine_choices()
-    if requested not in choices:
-        raise VoicesError(f"Unknown engine {requested!r}: choose one of {', '.join(choices)}.")
     if requested != "auto":
         try:
             engine = load_engine(requested, options)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from interview_audio.errors import InputError
+from interview_audio.choices import ExecutorKind, choose
 from interview_audio.synthesis.cache import Cache
 from interview_audio.synthesis.engines.base import Engine
 from interview_audio.synthesis.executors.base import (
@@ -21,8 +21,6 @@ from interview_audio.synthesis.executors.base import (
 )
 
 __all__ = [
-    "CHOICES",
-    "EXECUTORS",
     "Executor",
     "ExecutorOptions",
     "LineJob",
@@ -31,23 +29,24 @@ __all__ = [
 ]
 
 # name -> "module:Class"; each class has `start(engine, loader, store, options) -> Executor`.
-EXECUTORS: dict[str, str] = {
-    "local": "interview_audio.synthesis.executors.local:LocalExecutor",
-    "ray": "interview_audio.synthesis.executors.ray:RayExecutor",
+EXECUTORS: dict[ExecutorKind, str] = {
+    ExecutorKind.LOCAL: "interview_audio.synthesis.executors.local:LocalExecutor",
+    ExecutorKind.RAY: "interview_audio.synthesis.executors.ray:RayExecutor",
 }
-CHOICES = tuple(EXECUTORS)
 
 
 def open_executor(
-    name: str, engine: Engine, loader: EngineLoader, store: Cache, options: ExecutorOptions
+    name: ExecutorKind | str,
+    engine: Engine,
+    loader: EngineLoader,
+    store: Cache,
+    options: ExecutorOptions,
 ) -> Executor:
     """Start executor `name` for `engine`; the caller closes it.
 
     `loader` loads the same engine in another process (Ray workers); audio goes to `store`.
     """
-    if name not in EXECUTORS:
-        raise InputError(f"Unknown executor {name!r}: choose one of {', '.join(CHOICES)}.")
-    module_name, class_name = EXECUTORS[name].split(":")
+    module_name, class_name = EXECUTORS[choose(ExecutorKind, name, "executor")].split(":")
     module = importlib.import_module(module_name)
     executor: Executor = getattr(module, class_name).start(engine, loader, store, options)
     return executor
