@@ -22,7 +22,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 from edge_fake import FakeEdgeService  # noqa: E402
 from interview_audio.errors import InterviewAudioError  # noqa: E402
-from interview_audio.render import RenderOptions, render  # noqa: E402
+from interview_audio.pipeline import RenderOptions, render  # noqa: E402
 from interview_audio.synthesis.engines.base import EngineOptions  # noqa: E402
 
 SAMPLE = ROOT / "examples" / "sample.txt"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from interview_audio.article.parse import read_script
 from interview_audio.episode import Episode, plan_episode, with_chapters
-from interview_audio.render import QuietReporter, RenderOptions, render
+from interview_audio.pipeline import QuietReporter, RenderOptions, render
 from interview_audio.synthesis.engines import load_engine
 from interview_audio.synthesis.engines.base import EngineOptions
 from interview_audio.synthesis.queue import Segment, SynthesisPlan

@@ -35,7 +35,7 @@ from pathlib import Path
 from interview_audio.article.parse import read_script
 from interview_audio.article.script import dump_yaml
 from interview_audio.ffmpeg import ffmpeg_exe
-from interview_audio.render import RenderOptions, render
+from interview_audio.pipeline import RenderOptions, render
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT.parent / "shared" / "seed" / "000_79d8b0fa45fee915.txt"

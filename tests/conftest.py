@@ -25,8 +25,8 @@ import pytest
 from hypothesis import settings
 
 from interview_audio.finish import RenderReport
+from interview_audio.pipeline import RenderOptions, render
 from interview_audio.publish.feed import FeedOptions
-from interview_audio.render import RenderOptions, render
 
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):

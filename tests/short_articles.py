@@ -37,7 +37,7 @@ def articles(folder: Path) -> list[Path]:
 def render_fresh(paths: list[Path], output: Path, cache: Path) -> Any:
     """Render with eSpeak on the local executor, one line at a time, in this process: the entry
     point of a spawned child, so the engine starts from a fresh state (see test_ray)."""
-    from interview_audio.render import RenderOptions, render_many
+    from interview_audio.pipeline import RenderOptions, render_many
 
     options = RenderOptions(output=output, engine="espeak", cache_dir=cache, jobs=1)
     return render_many(paths, options)

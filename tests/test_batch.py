@@ -13,12 +13,12 @@ import pytest
 from mutagen.mp3 import MP3
 from typer.testing import CliRunner
 
-from interview_audio import render as render_module
+from interview_audio import pipeline as render_module
 from interview_audio.cli import app
 from interview_audio.episode import Episode
 from interview_audio.errors import ParseError
 from interview_audio.finish import MANIFEST
-from interview_audio.render import (
+from interview_audio.pipeline import (
     EpisodeResult,
     QuietReporter,
     RenderOptions,

@@ -11,7 +11,7 @@ import pytest
 
 from interview_audio.choices import ChapterMethod, ExecutorKind, IntroMode
 from interview_audio.errors import InputError, VoicesError
-from interview_audio.render import RenderOptions
+from interview_audio.pipeline import RenderOptions
 
 SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
 

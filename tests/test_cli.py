@@ -17,7 +17,7 @@ from interview_audio.cli import app
 from interview_audio.episode import Episode
 from interview_audio.errors import InputError, VoicesError
 from interview_audio.ffmpeg import ffmpeg_exe
-from interview_audio.render import QuietReporter, RenderOptions, render
+from interview_audio.pipeline import QuietReporter, RenderOptions, render
 
 SAMPLE = Path(__file__).parents[1] / "examples" / "sample.txt"
 runner = CliRunner()

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 from interview_audio.cli import app
 from interview_audio.errors import RenderError
 from interview_audio.ffmpeg import ffmpeg_exe
+from interview_audio.pipeline import RenderOptions, render
 from interview_audio.publish.cover import COVER_DIR, episode_cover
-from interview_audio.render import RenderOptions, render
 
 pytestmark = pytest.mark.audio
 

@@ -18,7 +18,7 @@ import pytest
 
 from interview_audio import ffmpeg
 from interview_audio.errors import RenderError
-from interview_audio.render import RenderOptions, render
+from interview_audio.pipeline import RenderOptions, render
 
 pytestmark = pytest.mark.audio
 

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from interview_audio.cli import app
 from interview_audio.episode import Episode
 from interview_audio.errors import InputError, VoicesError
+from interview_audio.pipeline import QuietReporter, RenderOptions, render
 from interview_audio.preview import preview
-from interview_audio.render import QuietReporter, RenderOptions, render
 
 pytestmark = pytest.mark.audio
 

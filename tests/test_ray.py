@@ -28,7 +28,7 @@ ray = pytest.importorskip("ray", reason='Ray is not installed: pip install -e ".
 import tone_engine  # noqa: E402
 from interview_audio.errors import ExecutorError, ParseError  # noqa: E402
 from interview_audio.finish import RenderReport  # noqa: E402
-from interview_audio.render import RenderOptions, render_many  # noqa: E402
+from interview_audio.pipeline import RenderOptions, render_many  # noqa: E402
 from interview_audio.synthesis.cache import Cache  # noqa: E402
 from interview_audio.synthesis.engines.espeak.voice import EspeakVoice  # noqa: E402
 from interview_audio.synthesis.executors import ExecutorOptions, RayOptions, open_executor  # noqa: E402

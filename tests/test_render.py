@@ -24,8 +24,8 @@ from interview_audio.episode import Episode, episode_folder, intro_paragraphs
 from interview_audio.errors import InputError
 from interview_audio.ffmpeg import ffmpeg_exe, measure_loudness
 from interview_audio.finish import RenderReport
+from interview_audio.pipeline import EpisodeResult, RenderOptions, render
 from interview_audio.publish.tags import read_tags
-from interview_audio.render import EpisodeResult, RenderOptions, render
 from interview_audio.synthesis.cache import Cache
 from interview_audio.synthesis.queue import Segment, SynthesisPlan
 from interview_audio.voices.model import Pauses

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from edge_fake import FakeEdgeService, fake_edge_service
 from interview_audio.cli import app
 from interview_audio.errors import VoicesError
-from interview_audio.render import RenderOptions, render
+from interview_audio.pipeline import RenderOptions, render
 from interview_audio.synthesis.engines.kokoro.engine import parse_style
 from interview_audio.synthesis.engines.kokoro.voice import KokoroVoice
 from interview_audio.voices.casting import check_voices

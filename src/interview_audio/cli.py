@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
     from interview_audio.episode import Episode
     from interview_audio.finish import RenderReport
+    from interview_audio.pipeline import BatchReport, EpisodeResult
     from interview_audio.publish.feed import FeedOptions
-    from interview_audio.render import BatchReport, EpisodeResult
     from interview_audio.synthesis.queue import Segment, SynthesisPlan
 
 log = logging.getLogger(__name__)
@@ -463,7 +463,7 @@ def render_command(
     stop the others; the summary lists each one and the exit code is 1 if any failed. Run the
     same command again to finish what is missing: complete episodes are skipped.
     """
-    from interview_audio.render import RenderOptions, render_many
+    from interview_audio.pipeline import RenderOptions, render_many
     from interview_audio.synthesis.executors import RayOptions
 
     single = len(articles) == 1 and not articles[0].is_dir()

@@ -3,7 +3,7 @@
 assemble → tags → captions → chapters.json → script.yaml → episode.json and the episode page,
 then `.render.json`, a record of what the folder was made from, so a later run skips an
 episode that is complete and unchanged. The feed and library page are the batch's, rebuilt
-once at its end (render.py).
+once at its end (pipeline.py).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """render(): articles in, finished episode folders out; one article or a whole folder of them.
 
 Each article is planned (episode.py), its lines go into one queue shared by every episode
-(synthesis.py) that an executor works through (executors/: threads here, or Ray workers), and an
-episode is finished (finish.py) as soon as its last line is ready, while the others are still
-being synthesized. An article that cannot be rendered fails alone, unless `fail_fast`.
+(synthesis/queue.py) that an executor works through (synthesis/executors/: threads here, or Ray
+workers), and an episode is finished (finish.py) as soon as its last line is ready, while the
+others are still being synthesized. An article that cannot be rendered fails alone, unless `fail_fast`.
 """
 
 from __future__ import annotations
@@ -82,8 +82,12 @@ class RenderOptions:
     ray: RayOptions = RayOptions()
 
     def __post_init__(self) -> None:
-        """Check the choices now (a value from Python may be their string): a typo fails
-        before any engine loads."""
+        """Check the choices now (from Python a choice may be its string, a path a string): a
+        typo fails before any engine loads."""
+        for name in ("output", "voices", "cover", "cache_dir"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, Path(value))
         object.__setattr__(self, "chapters", choose(ChapterMethod, self.chapters, "chapter method"))
         object.__setattr__(self, "intro", choose(IntroMode, self.intro, "intro"))
         object.__setattr__(self, "executor", choose(ExecutorKind, self.executor, "executor"))
@@ -157,13 +161,16 @@ class QuietReporter:
 
 
 def render(
-    source: Path, options: RenderOptions | None = None, reporter: Reporter | None = None
+    source: str | os.PathLike[str],
+    options: RenderOptions | None = None,
+    reporter: Reporter | None = None,
 ) -> RenderReport:
     """Render one article (or an edited script.yaml) into an episode folder under `output`.
 
     The first error is raised, as with `fail_fast`.
     """
     options = replace(options or RenderOptions(), fail_fast=True)
+    source = Path(source)
     batch = render_many([source], options, reporter)
     if len(batch.results) != 1:
         raise InputError(f"{source} holds {len(batch.results)} articles; render them as a batch.")
@@ -175,7 +182,9 @@ def render(
 
 
 def render_many(
-    paths: Sequence[Path], options: RenderOptions | None = None, reporter: Reporter | None = None
+    paths: Sequence[str | os.PathLike[str]],
+    options: RenderOptions | None = None,
+    reporter: Reporter | None = None,
 ) -> BatchReport:
     """Render every article in `paths` (files, and folders searched for articles).
 
@@ -185,7 +194,7 @@ def render_many(
     """
     options = options or RenderOptions()
     reporter = reporter or QuietReporter()
-    sources = collect_sources(paths, options.output)
+    sources = collect_sources([Path(path) for path in paths], options.output)
     covers = options.cache_dir or default_cache_dir()
     if not options.dry_run:
         # Mistakes every episode would share fail now, not after hours of synthesis.
