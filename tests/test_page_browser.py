@@ -74,8 +74,8 @@ def page(browser: Any) -> Iterator[Page]:
     opened.context.close()
 
 
-def url_of(server: Server, listening_output: Rendered, hash: str = "") -> str:
-    return server.url + quote(listening_output.sample.folder.name) + "/" + hash
+def url_of(server: Server, listening_output: Rendered, fragment: str = "") -> str:
+    return server.url + quote(listening_output.sample.folder.name) + "/" + fragment
 
 
 def chapters(listening_output: Rendered) -> list[tuple[str, float]]:

@@ -15,7 +15,7 @@ import typer
 from interview_audio import __version__
 from interview_audio.article.parse import Article, read_source
 from interview_audio.article.script import Script, dump_yaml, to_dict
-from interview_audio.article.speakable import Warning, check_script
+from interview_audio.article.speakable import Unspeakable, check_script
 from interview_audio.choices import ChapterMethod, ExecutorKind, IntroMode
 from interview_audio.errors import InterviewAudioError
 
@@ -189,7 +189,7 @@ def _write_text(path: Path, text: str) -> None:
         raise InputError(f"Cannot write {path}: {exc.strerror}. Choose another path.") from exc
 
 
-def _print_reading(parsed: Article, warnings: Sequence[Warning]) -> None:
+def _print_reading(parsed: Article, warnings: Sequence[Unspeakable]) -> None:
     """What the narrator says instead of the text, what was left out, what should not be
     spoken: so a user sees at once when only part of a file was read as the interview."""
     if parsed.narrated:

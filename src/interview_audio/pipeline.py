@@ -3,7 +3,8 @@
 Each article is planned (episode.py), its lines go into one queue shared by every episode
 (synthesis/queue.py) that an executor works through (synthesis/executors/: threads here, or Ray
 workers), and an episode is finished (finish.py) as soon as its last line is ready, while the
-others are still being synthesized. An article that cannot be rendered fails alone, unless `fail_fast`.
+others are still being synthesized. An article that cannot be rendered fails alone, unless
+`fail_fast`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from interview_audio.synthesis.executors.base import EngineLoader
 from interview_audio.synthesis.queue import LineQueue, Segment, scratch_cache
 from interview_audio.voices.kinds import check_engine_choice
 from interview_audio.voices.load import load_voices
+from interview_audio.voices.model import VoicesConfig
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +225,46 @@ def render_many(
         results[result.source] = result
         reporter.episode_done(result)
 
+    todo = _plan_articles(sources, options, config, engine, cache, finish, record)
+    if options.dry_run or not todo:
+        reporter.started(engine.name, [item.episode for item in todo])
+    if options.dry_run:
+        for item in todo:
+            results[item.episode.source] = EpisodeResult(
+                item.episode.source, report=planned_report(item.episode)
+            )
+    else:
+        if todo:
+            loader = EngineSpec(engine.name, replace(engine_options, jobs=None)).load
+            _synthesize_and_finish(todo, engine, loader, cache, finish, options, reporter, record)
+        if any(result.ok for result in results.values()):
+            # Once for the whole batch: every episode folder under -o into the feed and page.
+            rebuild_library(options.output, feed)
+    return BatchReport(engine.name, tuple(results[source] for source in sources))
+
+
+@dataclass(frozen=True)
+class _Todo:
+    """An episode to render, its fingerprint, and its cover."""
+
+    episode: Episode
+    stamp: str
+    cover: Cover
+
+
+def _plan_articles(
+    sources: Sequence[Path],
+    options: RenderOptions,
+    config: VoicesConfig,
+    engine: Engine,
+    cache: Cache | None,
+    finish: FinishOptions,
+    record: Callable[[EpisodeResult], None],
+) -> list[_Todo]:
+    """Plan every article: what is left to render. An article already complete and unchanged
+    is recorded as done; one that cannot be planned is recorded as failed (or raises, with
+    `fail_fast`)."""
+    covers = options.cache_dir or default_cache_dir()
     todo: list[_Todo] = []
     taken: set[Path] = set()
     for source in sources:
@@ -256,31 +298,7 @@ def render_many(
             record(EpisodeResult(source, report=done))
         else:
             todo.append(_Todo(episode, stamp, cover))
-
-    if options.dry_run or not todo:
-        reporter.started(engine.name, [item.episode for item in todo])
-    if options.dry_run:
-        for item in todo:
-            results[item.episode.source] = EpisodeResult(
-                item.episode.source, report=planned_report(item.episode)
-            )
-    else:
-        if todo:
-            loader = EngineSpec(engine.name, replace(engine_options, jobs=None)).load
-            _synthesize_and_finish(todo, engine, loader, cache, finish, options, reporter, record)
-        if any(result.ok for result in results.values()):
-            # Once for the whole batch: every episode folder under -o into the feed and page.
-            rebuild_library(options.output, feed)
-    return BatchReport(engine.name, tuple(results[source] for source in sources))
-
-
-@dataclass(frozen=True)
-class _Todo:
-    """An episode to render, its fingerprint, and its cover."""
-
-    episode: Episode
-    stamp: str
-    cover: Cover
+    return todo
 
 
 def _synthesize_and_finish(

@@ -172,6 +172,47 @@ class _Page:
 
 def parse(text: str, name: str = "input", keep_translation: bool = False) -> Article:
     """Parse article text; raise ParseError when no dialogue can be found."""
+    page, fields = _read_page(text)
+    section = _set_translation_aside(page, keep_translation)
+    found = _find_speakers(page, section, name)
+    first_label = min(found.by_line)
+    meta = _meta(page, first_label, fields, name)
+    topic_lines, topics = _topics(page, first_label)
+    walk = _Walk(page, found.by_line, found.speaker_of, section if keep_translation else None)
+    turns = walk.run(first_label)
+    if not turns:
+        raise ParseError(
+            f"{name}: speaker labels were found but no dialogue text follows them. "
+            "Put each turn's text after its label."
+        )
+    turns = _voice_translation(turns, walk.translated_from)
+    _drop_tail_furniture(page, turns, walk, first_label)
+    intro = "\n".join([meta.title, *_intro_lines(page, first_label, topic_lines)])
+    speakers = identify(
+        [(QA_NAMES.get(s, s), p) for s, p in turns], _clues(found, walk, turns, intro, meta)
+    )
+    roles = {speaker.name: speaker.role for speaker in speakers}
+    script = Script(
+        meta=meta,
+        speakers=speakers,
+        turns=tuple(
+            Turn(QA_NAMES.get(s, s), roles[QA_NAMES.get(s, s)], tuple(p)) for s, p in turns
+        ),
+        topics=topics,
+        headings=tuple(walk.headings),
+    )
+    for index in topic_lines:
+        page.fate[index] = "topics"
+    for index in range(first_label):
+        if page.content(index) and not page.fate[index] and page.cleaned[index]:
+            page.fate[index] = INTRO
+    narrated = ["the title"] + ([f"{len(topics)} summary topics"] if topics else [])
+    return Article(script, tuple(narrated), _left_out(page))
+
+
+def _read_page(text: str) -> tuple[_Page, dict[str, str]]:
+    """The article's lines with front matter, hidden HTML, code, account cards and the title
+    line set aside; and the front matter's fields."""
     raw = [
         strip_markup_noise(line)
         for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -191,6 +232,12 @@ def parse(text: str, name: str = "input", keep_translation: bool = False) -> Art
     if title_line is not None:
         page.skip.add(title_line)
         page.fate[title_line] = "title"
+    return page, fields
+
+
+def _set_translation_aside(page: _Page, keep_translation: bool) -> int | None:
+    """Where a trailing translation starts (None: there is none); unless it is kept, it and
+    the English lines beside the Chinese are left out."""
     section = _translation_section(page)
     english = _english_lines(page, section)
     if not keep_translation:
@@ -198,13 +245,29 @@ def parse(text: str, name: str = "input", keep_translation: bool = False) -> Art
             page.skip.add(index)
             page.fate[index] = ENGLISH
         if section is not None:
-            for index in range(section, len(lines)):
+            for index in range(section, len(page.lines)):
                 page.skip.add(index)
                 page.fate[index] = TRANSLATION
+    return section
 
+
+@dataclass(frozen=True)
+class _Speakers:
+    """The labels that start turns: `speaker_of` and `by_line` by line, `canonical` each
+    spelling's speaker in the article itself, `main` its labels (not the translation's), and
+    `whos_who` the lines that say who a Q or A is."""
+
+    main: list[Label]
+    canonical: dict[str, str]
+    speaker_of: dict[int, str]
+    by_line: dict[int, Label]
+    whos_who: dict[int, tuple[str, str]]
+
+
+def _find_speakers(page: _Page, section: int | None, name: str) -> _Speakers:
     labels = [
         label
-        for index, line in enumerate(lines)
+        for index, line in enumerate(page.lines)
         if index not in page.skip and (label := candidate(index, line))
     ]
     whos_who = _whos_who(labels)
@@ -225,57 +288,34 @@ def parse(text: str, name: str = "input", keep_translation: bool = False) -> Art
         {label.line: in_section[label.name] for label in extra if label.name in in_section}
     )
     by_line = {label.line: label for label in labels if label.line in speaker_of}
-    first_label = min(by_line)
-    meta = _meta(page, first_label, fields, name)
-    topic_lines, topics = _topics(page, first_label)
-    walk = _Walk(page, by_line, speaker_of, section if keep_translation else None)
-    turns = walk.run(first_label)
-    if not turns:
-        raise ParseError(
-            f"{name}: speaker labels were found but no dialogue text follows them. "
-            "Put each turn's text after its label."
-        )
-    turns = _voice_translation(turns, walk.translated_from)
-    _drop_tail_furniture(page, turns, walk, first_label)
+    return _Speakers(main, canonical, speaker_of, by_line, whos_who)
+
+
+def _clues(
+    found: _Speakers, walk: _Walk, turns: list[tuple[str, list[str]]], intro: str, meta: Meta
+) -> Clues:
+    """What the article says about its speakers beyond their turns, for `identify`."""
     whole_bold = Counter(
-        QA_NAMES.get(speaker_of[label.line], speaker_of[label.line])
-        for label in main
-        if label.style == "whole" and label.line in speaker_of
+        QA_NAMES.get(found.speaker_of[label.line], found.speaker_of[label.line])
+        for label in found.main
+        if label.style == "whole" and label.line in found.speaker_of
     )
     aliases: dict[str, list[str]] = {QA_NAMES.get(s, s): [] for s, _ in turns}
     hints = {QA_NAMES.get(s, s): hint for s, hint in walk.hints.items()}
-    for variant, target in canonical.items():
+    for variant, target in found.canonical.items():
         shown = QA_NAMES.get(target, target)
         if shown in aliases and variant != shown:
             aliases[shown].append(variant)
             if target in QA_NAMES:
                 hints.setdefault(shown, target)
-    clues = Clues(
-        intro="\n".join([meta.title, *_intro_lines(page, first_label, topic_lines)]),
+    return Clues(
+        intro=intro,
         account=meta.author,
         hints=hints,
         whole_bold=dict(whole_bold),
-        named={part: person for part, person in whos_who.values()},
-        aliases={name: tuple(sorted(found)) for name, found in aliases.items()},
+        named={part: person for part, person in found.whos_who.values()},
+        aliases={name: tuple(sorted(names)) for name, names in aliases.items()},
     )
-    speakers = identify([(QA_NAMES.get(s, s), p) for s, p in turns], clues)
-    roles = {speaker.name: speaker.role for speaker in speakers}
-    script = Script(
-        meta=meta,
-        speakers=speakers,
-        turns=tuple(
-            Turn(QA_NAMES.get(s, s), roles[QA_NAMES.get(s, s)], tuple(p)) for s, p in turns
-        ),
-        topics=topics,
-        headings=tuple(walk.headings),
-    )
-    for index in topic_lines:
-        page.fate[index] = "topics"
-    for index in range(first_label):
-        if page.content(index) and not page.fate[index] and page.cleaned[index]:
-            page.fate[index] = INTRO
-    narrated = ["the title"] + ([f"{len(topics)} summary topics"] if topics else [])
-    return Article(script, tuple(narrated), _left_out(page))
 
 
 def _whos_who(labels: list[Label]) -> dict[int, tuple[str, str]]:
@@ -394,15 +434,49 @@ def _english_lines(page: _Page, section: int | None) -> set[int]:
 
 
 def _meta(page: _Page, first_label: int, fields: dict[str, str], name: str) -> Meta:
-    title = clean_text(fields.get("title", ""))
-    found: dict[str, str] = {}
-    for key in ("author", "date", "location"):
-        if fields.get(key):
-            found[key] = fields[key]
+    """Title, author, date, place, source and cover: from the front matter, then from the
+    lines before the dialogue (a `# title`, a `[domain](url) account` line, `作者：…` lines)."""
+    found = _front_matter_meta(fields)
+    title = _header_meta(page, first_label, found, clean_text(fields.get("title", "")))
+    if not title:
+        title = next(
+            (
+                page.cleaned[i]
+                for i in range(first_label)
+                if page.cleaned[i]
+                and len(page.cleaned[i]) <= 80
+                and page.content(i)
+                or page.fate[i] == "title"
+            ),
+            Path(name).stem,
+        )
+    if _PLACEHOLDER_TITLE.fullmatch(title.strip()):
+        title = Path(name).stem
+    date = found.get("date", "")
+    iso = re.match(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})", date)
+    date = f"{int(iso.group(1)):04d}-{int(iso.group(2)):02d}-{int(iso.group(3)):02d}" if iso else ""
+    return Meta(
+        title=title,
+        author=clean_text(found.get("author", "")),
+        date=date,
+        location=clean_text(found.get("location", "")),
+        source_url=found.get("source_url", ""),
+        cover_url=found.get("cover_url", ""),
+    )
+
+
+def _front_matter_meta(fields: dict[str, str]) -> dict[str, str]:
+    found = {key: fields[key] for key in ("author", "date", "location") if fields.get(key)}
     for key in ("url", "link", "source", "original_url"):
         value = fields.get(key, "")
         if value.startswith("http") and "source_url" not in found:
             found["source_url"] = value
+    return found
+
+
+def _header_meta(page: _Page, first_label: int, found: dict[str, str], title: str) -> str:
+    """Add what the lines before the dialogue say to `found`; the title (`title` if the front
+    matter gave one, else a `# heading`, else "")."""
     for index in range(first_label):
         line = page.lines[index]
         heading = _HEADING.match(line)
@@ -432,31 +506,7 @@ def _meta(page: _Page, first_label: int, fields: dict[str, str], name: str) -> M
                 url = _URL.search(value)
                 found[field_name] = url.group(0) if field_name.endswith("url") and url else value
                 page.fate[index] = "meta"
-    if not title:
-        title = next(
-            (
-                page.cleaned[i]
-                for i in range(first_label)
-                if page.cleaned[i]
-                and len(page.cleaned[i]) <= 80
-                and page.content(i)
-                or page.fate[i] == "title"
-            ),
-            Path(name).stem,
-        )
-    if _PLACEHOLDER_TITLE.fullmatch(title.strip()):
-        title = Path(name).stem
-    date = found.get("date", "")
-    iso = re.match(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})", date)
-    date = f"{int(iso.group(1)):04d}-{int(iso.group(2)):02d}-{int(iso.group(3)):02d}" if iso else ""
-    return Meta(
-        title=title,
-        author=clean_text(found.get("author", "")),
-        date=date,
-        location=clean_text(found.get("location", "")),
-        source_url=found.get("source_url", ""),
-        cover_url=found.get("cover_url", ""),
-    )
+    return title
 
 
 def _topics(page: _Page, first_label: int) -> tuple[list[int], tuple[Topic, ...]]:
@@ -536,6 +586,7 @@ class _Walk:
         self._pending: list[str] = []
         self._block = ""
         self._block_lines: list[int] = []
+        self._previous_blank = True
 
     def _flush(self) -> None:
         cleaned = clean_text(self._block)
@@ -578,89 +629,103 @@ class _Walk:
             return False
         return is_image(page.lines[before]) or bool(PROMO.search(page.cleaned[before]))
 
+    def _take(self, index: int) -> bool:
+        """Take one line into the walk; False when the dialogue ends at it."""
+        page = self.page
+        raw = page.lines[index]
+        stripped = raw.strip()
+        if not stripped or index in page.skip:
+            self._flush()
+            self._previous_blank = True
+            return True
+        heading = _HEADING.match(raw)
+        if heading and heading.group(2):
+            return self._markdown_heading(index, heading.group(2))
+        label = self.by_line.get(index)
+        if label:
+            self._start_turn(index, label)
+            return True
+        cleaned = page.cleaned[index]
+        if is_end_mark(cleaned):
+            self._flush()
+            self.end = index
+            return False
+        if self._block and re.fullmatch(r"[。，、；：！？…）)”」]+", cleaned):
+            self._block += cleaned  # the seed's `**…**` then `。` on the next line
+            return True
+        return self._take_other(index, raw, stripped, cleaned)
+
+    def _markdown_heading(self, index: int, title: str) -> bool:
+        self._flush()
+        if END_HEADINGS.search(title):
+            self.end = index
+            return False
+        self._add_heading(title)
+        self._mark(index, "heading")
+        self._previous_blank = True
+        return True
+
+    def _start_turn(self, index: int, label: Label) -> None:
+        self._flush()
+        speaker = self.speaker_of[index]
+        if label.hint:
+            self.hints.setdefault(speaker, label.hint)
+        for title in self._pending:
+            self.headings.append(Heading(title, len(self.turns)))
+        self._pending.clear()
+        self.turns.append((speaker, []))
+        self.turn_lines.append([])
+        self._block = label.rest
+        self._block_lines = [index]
+        self._mark(index, "dialogue")
+        self._previous_blank = False
+
+    def _take_other(self, index: int, raw: str, stripped: str, cleaned: str) -> bool:
+        """A line that is neither a label nor a Markdown heading: furniture, a bold heading,
+        or more of the current turn."""
+        kind = furniture_kind(raw, cleaned)
+        if kind in ("credit", "promo", "footer") and index > self.last_label:
+            self._flush()  # credits after the last turn: the article's footer begins
+            self.end = index
+            return False
+        if kind or self._aside(index):
+            self._flush()
+            self._mark(index, FURNITURE)
+            self._previous_blank = True
+            return True
+        if (
+            is_bold_alone(stripped)
+            and self._previous_blank
+            and _is_heading_line(self.page, index, self.by_line)
+        ):
+            self._flush()
+            self._add_heading(bold_alone_text(stripped))
+            self._mark(index, "heading")
+            return True
+        if (
+            self._block
+            and _SENTENCE_END.search(clean_text(self._block))
+            and not re.match(r"^\s*(?:\*\*\s*)?[。，、；：！？…）)”」]", raw)
+        ):
+            self._flush()
+        self._block = _join(self._block.rstrip(), stripped) if self._block else stripped
+        self._block_lines.append(index)
+        self._mark(index, "dialogue")
+        self._previous_blank = False
+        return True
+
     def run(self, first_label: int) -> list[tuple[str, list[str]]]:
         lines, page = self.page.lines, self.page
         start = first_label
         while start > 0 and (not lines[start - 1].strip() or _opening_heading(lines[start - 1])):
             start -= 1
-        previous_blank = True
+        self._previous_blank = True
         for index in range(start, len(lines)):
-            raw = lines[index]
-            stripped = raw.strip()
             if self.section is not None and index == self.section:
                 self._flush()
                 self.translated_from = len(self.turns)
-            if not stripped:
-                self._flush()
-                previous_blank = True
-                continue
-            if index in page.skip:
-                self._flush()
-                previous_blank = True
-                continue
-            heading = _HEADING.match(raw)
-            if heading and heading.group(2):
-                self._flush()
-                if END_HEADINGS.search(heading.group(2)):
-                    self.end = index
-                    break
-                self._add_heading(heading.group(2))
-                self._mark(index, "heading")
-                previous_blank = True
-                continue
-            label = self.by_line.get(index)
-            if label:
-                self._flush()
-                speaker = self.speaker_of[index]
-                if label.hint:
-                    self.hints.setdefault(speaker, label.hint)
-                for title in self._pending:
-                    self.headings.append(Heading(title, len(self.turns)))
-                self._pending.clear()
-                self.turns.append((speaker, []))
-                self.turn_lines.append([])
-                self._block = label.rest
-                self._block_lines = [index]
-                self._mark(index, "dialogue")
-                previous_blank = False
-                continue
-            cleaned = page.cleaned[index]
-            if is_end_mark(cleaned):
-                self._flush()
-                self.end = index
+            if not self._take(index):
                 break
-            if self._block and re.fullmatch(r"[。，、；：！？…）)”」]+", cleaned):
-                self._block += cleaned  # the seed's `**…**` then `。` on the next line
-                continue
-            kind = furniture_kind(raw, cleaned)
-            if kind in ("credit", "promo", "footer") and index > self.last_label:
-                self._flush()  # credits after the last turn: the article's footer begins
-                self.end = index
-                break
-            if kind or self._aside(index):
-                self._flush()
-                self._mark(index, FURNITURE)
-                previous_blank = True
-                continue
-            if (
-                is_bold_alone(stripped)
-                and previous_blank
-                and _is_heading_line(page, index, self.by_line)
-            ):
-                self._flush()
-                self._add_heading(bold_alone_text(stripped))
-                self._mark(index, "heading")
-                continue
-            if (
-                self._block
-                and _SENTENCE_END.search(clean_text(self._block))
-                and not re.match(r"^\s*(?:\*\*\s*)?[。，、；：！？…）)”」]", raw)
-            ):
-                self._flush()
-            self._block = _join(self._block.rstrip(), stripped) if self._block else stripped
-            self._block_lines.append(index)
-            self._mark(index, "dialogue")
-            previous_blank = False
         self._flush()
         for index in range(self.end, len(lines)):
             if page.content(index) and not page.fate[index] and page.cleaned[index]:

@@ -46,7 +46,7 @@ _ACCOUNT = re.compile(
 
 
 @dataclass(frozen=True)
-class Warning:
+class Unspeakable:
     """One thing that should not be spoken: where (turn index from 0, or None for a speaker
     finding), who, what kind, and the offending text."""
 
@@ -65,9 +65,9 @@ def looks_like_account(name: str) -> bool:
     return bool(_ACCOUNT.search(name))
 
 
-def check_script(script: Script) -> tuple[Warning, ...]:
+def check_script(script: Script) -> tuple[Unspeakable, ...]:
     """Every finding in the script's turns, in turn order, then the speaker findings."""
-    found: list[Warning] = []
+    found: list[Unspeakable] = []
     for index, turn in enumerate(script.turns):
         seen: set[tuple[str, str]] = set()
         for paragraph in turn.paragraphs:
@@ -76,12 +76,12 @@ def check_script(script: Script) -> tuple[Warning, ...]:
                     text = _excerpt(paragraph, match)
                     if (kind, text) not in seen:
                         seen.add((kind, text))
-                        found.append(Warning(index, turn.speaker, kind, text))
+                        found.append(Unspeakable(index, turn.speaker, kind, text))
     for speaker in script.speakers:
         turns = script.turn_count(speaker.name)
         if 0 < turns <= 2 and looks_like_account(speaker.name):
             found.append(
-                Warning(
+                Unspeakable(
                     None,
                     speaker.name,
                     f"a speaker with {turns} turn{'s' if turns > 1 else ''} whose name looks "

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from interview_audio.audio.encode import AssembleOptions, Episode, Progress, encode_episode
+from interview_audio.audio.encode import AssembleOptions, EncodeInput, Progress, encode_episode
 from interview_audio.audio.layout import (
     CHAPTER_FILE,
     ChapterSpan,
@@ -119,7 +119,7 @@ def assemble(
     with contextlib.ExitStack() as outputs:
         episode = outputs.enter_context(atomic_path(output))
         encoded = encode_episode(
-            Episode(levels, layout.starts, layout.gaps, read, rate),
+            EncodeInput(levels, layout.starts, layout.gaps, read, rate),
             loudness,
             episode,
             options,

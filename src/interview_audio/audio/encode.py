@@ -82,7 +82,7 @@ class AssembleOptions:
 
 
 @dataclass(frozen=True)
-class Episode:
+class EncodeInput:
     """What goes into the encode: every line's levels, where each starts and the silence
     before it (samples at `rate`), and how to read a line's kept samples."""
 
@@ -117,7 +117,7 @@ class _Plan:
 
 
 def encode_episode(
-    episode: Episode,
+    episode: EncodeInput,
     loudness: float,
     output: Path,
     options: AssembleOptions,
@@ -217,7 +217,7 @@ def _segment_target(episode: float, target: float) -> float:
     if not math.isfinite(episode):
         log.warning("The episode has no audible audio; levels are left as they are")
         return target
-    log.debug("Episode at %.2f LUFS with lines at %.2f LUFS", episode, target)
+    log.debug("EncodeInput at %.2f LUFS with lines at %.2f LUFS", episode, target)
     return target + target - episode
 
 
@@ -289,7 +289,7 @@ def _predicted(
 
 
 def _check_lines(
-    episode: Episode,
+    episode: EncodeInput,
     levels: list[LineLevels],
     lines: Sequence[int],
     target: float,
@@ -356,7 +356,7 @@ def _neighbours(lines: Sequence[int]) -> list[list[int]]:
 
 
 def _encode(
-    episode: Episode,
+    episode: EncodeInput,
     target: float,
     ceiling: float,
     output: Path,

@@ -49,7 +49,7 @@ class PageSpeaker:
 
 
 @dataclass(frozen=True)
-class Turn:
+class PageTurn:
     """Consecutive paragraphs of one speaker, shown under one name."""
 
     speaker: PageSpeaker
@@ -101,16 +101,16 @@ def speakers(manifest: Manifest, paragraphs: Sequence[Paragraph]) -> dict[str, P
     return found
 
 
-def turns(paragraphs: Sequence[Paragraph], voices: dict[str, PageSpeaker]) -> list[Turn]:
-    grouped: list[Turn] = []
+def turns(paragraphs: Sequence[Paragraph], voices: dict[str, PageSpeaker]) -> list[PageTurn]:
+    grouped: list[PageTurn] = []
     for paragraph in paragraphs:
         if not paragraph.sentences:
             continue
         if grouped and not paragraph.opens_turn and grouped[-1].speaker.name == paragraph.speaker:
             last = grouped[-1]
-            grouped[-1] = Turn(last.speaker, last.start, (*last.paragraphs, paragraph))
+            grouped[-1] = PageTurn(last.speaker, last.start, (*last.paragraphs, paragraph))
         else:
-            grouped.append(Turn(voices[paragraph.speaker], paragraph.start, (paragraph,)))
+            grouped.append(PageTurn(voices[paragraph.speaker], paragraph.start, (paragraph,)))
     return grouped
 
 

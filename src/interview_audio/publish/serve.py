@@ -78,22 +78,9 @@ class Resolved:
 def resolve(root: Path, raw_path: str) -> Resolved:
     """The file a raw (still percent-encoded) request path names inside `root`, or nothing."""
     nothing = Resolved(None)
-    if not raw_path.startswith("/"):
+    segments = _segments(raw_path)
+    if segments is None:
         return nothing
-    segments: list[str] = []
-    parts = raw_path.split("/")[1:]
-    for index, part in enumerate(parts):
-        if not part:
-            if index != len(parts) - 1:
-                return nothing  # an empty segment inside the path ("//")
-            continue
-        try:
-            segment = unquote(part, errors="strict")
-        except UnicodeDecodeError:
-            return nothing
-        if segment in (".", "..") or segment.startswith(".") or any(c in segment for c in "/\\\0"):
-            return nothing
-        segments.append(segment)
     base = root.resolve()
     target = base.joinpath(*segments)
     try:
@@ -106,11 +93,31 @@ def resolve(root: Path, raw_path: str) -> Resolved:
         if not raw_path.endswith("/"):
             return Resolved(None, redirect=raw_path + "/")
         real = real / PAGE_NAME
-        if not real.is_file():
-            return nothing
     if not real.is_file():
         return nothing
     return Resolved(real)
+
+
+def _segments(raw_path: str) -> list[str] | None:
+    """The decoded segments of a request path (each decoded on its own, so `%2F` never makes
+    a separator), or None when one is empty inside the path, hidden, `..`, or undecodable."""
+    if not raw_path.startswith("/"):
+        return None
+    segments: list[str] = []
+    parts = raw_path.split("/")[1:]
+    for index, part in enumerate(parts):
+        if not part:
+            if index != len(parts) - 1:
+                return None  # an empty segment inside the path ("//")
+            continue
+        try:
+            segment = unquote(part, errors="strict")
+        except UnicodeDecodeError:
+            return None
+        if segment in (".", "..") or segment.startswith(".") or any(c in segment for c in "/\\\0"):
+            return None
+        segments.append(segment)
+    return segments
 
 
 class App:
@@ -202,8 +209,8 @@ class _Handler(WSGIRequestHandler):
         environ["RAW_PATH"] = self.path.split("?", 1)[0].split("#", 1)[0]
         return environ
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
+    def log_message(self, message: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), message % args)
 
 
 class Server(socketserver.ThreadingMixIn, WSGIServer):

@@ -87,21 +87,7 @@ def cast_voices(script: Script, config: VoicesConfig, engine: str) -> Cast:
         claimed[entry] = speaker.name
         casting.give(speaker.name, voice, speaker.gender, "voices.yaml speakers")
 
-    spoken = Counter[str]()
-    for turn in script.turns:
-        spoken[turn.speaker] += len(turn.text)
-    for role, defaults in config.roles:
-        voice = defaults.for_engine(engine)
-        if casting.taken(voice):
-            continue
-        unnamed = [s for s in speakers if s.role is role and s.name not in casting.chosen]
-        for speaker in sorted(unnamed, key=lambda s: -spoken[s.name]):  # ties: the first to speak
-            clash = _clash(defaults.gender, speaker.gender)
-            if clash and casting.free(speaker.gender):
-                continue
-            why = f", no {speaker.gender} voice free" if clash else ""
-            casting.give(speaker.name, voice, defaults.gender, f"role default: {role.value}{why}")
-            break
+    _role_defaults(script, config, casting, speakers)
 
     unvoiced: list[str] = []
     previous: str | None = None
@@ -120,6 +106,28 @@ def cast_voices(script: Script, config: VoicesConfig, engine: str) -> Cast:
         *(casting.chosen[s.name] for s in speakers),
     )
     return Cast(engine, entries)
+
+
+def _role_defaults(
+    script: Script, config: VoicesConfig, casting: _Casting, speakers: list[Speaker]
+) -> None:
+    """Each role's default voice to the unnamed speaker of that role who speaks most, unless
+    the voice's gender clashes with theirs while the pool has one of their gender free."""
+    spoken = Counter[str]()
+    for turn in script.turns:
+        spoken[turn.speaker] += len(turn.text)
+    for role, defaults in config.roles:
+        voice = defaults.for_engine(casting.engine)
+        if casting.taken(voice):
+            continue
+        unnamed = [s for s in speakers if s.role is role and s.name not in casting.chosen]
+        for speaker in sorted(unnamed, key=lambda s: -spoken[s.name]):  # ties: the first to speak
+            clash = _clash(defaults.gender, speaker.gender)
+            if clash and casting.free(speaker.gender):
+                continue
+            why = f", no {speaker.gender} voice free" if clash else ""
+            casting.give(speaker.name, voice, defaults.gender, f"role default: {role.value}{why}")
+            break
 
 
 def _clash(voice: Gender | None, speaker: Gender | None) -> bool:
