@@ -76,7 +76,7 @@ def test_shipped_file_loads_with_three_engines_everywhere(shipped: VoicesConfig)
     assert ("xAI", "x A I") in shipped.lexicon
     assert shipped.settings_for("kokoro") == KokoroSettings()  # the packaged model
     sam = shipped.speaker_entry("山姆·奥特曼")
-    assert sam is not None and sam.for_engine("edge") == EdgeVoice("zh-CN-YunxiNeural")
+    assert sam is not None and sam.get("edge") == EdgeVoice("zh-CN-YunxiNeural")
 
 
 def test_packaged_copy_is_identical_to_the_shipped_file() -> None:

@@ -50,7 +50,7 @@ def resolve_voice(
             return voices.for_engine(engine)
     entry = config.speaker_entry(speaker)
     if entry is not None:
-        pinned = entry.for_engine(engine)
+        pinned = entry.get(engine)
         if pinned is not None:
             return pinned
         raise VoicesError(

@@ -73,7 +73,7 @@ def cast_voices(script: Script, config: VoicesConfig, engine: str) -> Cast:
 
     for speaker in speakers:
         entry = config.speaker_entry(speaker.name, *speaker.aliases)
-        voice = entry.for_engine(engine) if entry is not None else None
+        voice = entry.get(engine) if entry is not None else None
         if entry is None or voice is None:
             continue
         if entry in claimed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from interview_audio.article.script import Gender
-from interview_audio.voices.model import NARRATOR, Voice, VoicesConfig
+from interview_audio.voices.model import NARRATOR, SpeakerVoices, Voice, VoicesConfig, VoiceSet
 
 
 @dataclass(frozen=True)
@@ -19,21 +19,17 @@ class ConfiguredVoice:
 
 
 def configured_voices(config: VoicesConfig, engine: str) -> tuple[ConfiguredVoice, ...]:
-    """Every voice `config` sets for `engine`, in the file's order."""
-    entries = [
-        ConfiguredVoice(NARRATOR, config.narrator.for_engine(engine), config.narrator.gender)
-    ]
-    for role, voices in config.roles:
-        entries.append(
-            ConfiguredVoice(f"{role.value} (default)", voices.for_engine(engine), voices.gender)
-        )
-    for speaker in config.speakers:
-        voice = speaker.for_engine(engine)
-        if voice is not None:
-            entries.append(ConfiguredVoice(speaker.name, voice, speaker.gender))
-    for number, voices in enumerate(config.pool, 1):
-        entries.append(ConfiguredVoice(f"pool #{number}", voices.for_engine(engine), voices.gender))
-    return tuple(entries)
+    """Every voice `config` sets for `engine`, in the file's order (a set that gives none on
+    that engine, for an engine without a default, is left out)."""
+    sets: list[tuple[str, VoiceSet | SpeakerVoices]] = [(NARRATOR, config.narrator)]
+    sets += [(f"{role.value} (default)", voices) for role, voices in config.roles]
+    sets += [(speaker.name, speaker) for speaker in config.speakers]
+    sets += [(f"pool #{number}", voices) for number, voices in enumerate(config.pool, 1)]
+    return tuple(
+        ConfiguredVoice(who, voice, entry.gender)
+        for who, entry in sets
+        if (voice := entry.get(engine)) is not None
+    )
 
 
 def voice_users(config: VoicesConfig, engine: str) -> dict[str, tuple[str, ...]]:

@@ -77,8 +77,12 @@ class VoiceSet:
     gender: Gender | None = None
     where: str = field(default="", compare=False)
 
+    def get(self, engine: str) -> Voice | None:
+        """The set's voice on `engine`, or None when the file gives it none."""
+        return next((voice for voice in self.voices if voice.engine == engine), None)
+
     def for_engine(self, engine: str) -> Voice:
-        found = next((voice for voice in self.voices if voice.engine == engine), None)
+        found = self.get(engine)
         if found is None:
             raise VoicesError(
                 f"{self.where or 'A voice set in voices.yaml'}: no {engine} voice, and the "
@@ -100,7 +104,8 @@ class SpeakerVoices:
     voices: tuple[Voice, ...]
     gender: Gender | None = None  # `gender:` in the entry: who the speaker is, above any evidence
 
-    def for_engine(self, engine: str) -> Voice | None:
+    def get(self, engine: str) -> Voice | None:
+        """The voice the entry pins on `engine`, or None: no preference."""
         return next((voice for voice in self.voices if voice.engine == engine), None)
 
     @property
