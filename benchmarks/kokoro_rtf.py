@@ -1,10 +1,13 @@
 """How to use two cores with Kokoro, and how high each candidate default voice speaks.
 
-Part 1 times ~20 sentences of the seed interview under two settings, interleaved so load from
-other processes hits both alike:
-  A  onnxruntime intra-op threads = 2, one synthesize call at a time (jobs = 1)
-  B  intra-op threads = 1, two synthesize calls at once from two threads (jobs = 2)
-and prints wall time, CPU time and the real-time factor (wall seconds / audio seconds).
+Part 1 times ~20 sentences of the seed interview (or, with --lines N, its first N paragraphs as a
+render speaks them) under three layouts of the cores, interleaved so load from other processes
+hits all alike (C is the engine's default: see KokoroEngine.load):
+  A  onnxruntime intra-op threads = cores, one synthesize call at a time (jobs = 1)
+  B  intra-op threads = 1, one synthesize call per core at once (jobs = cores)
+  C  intra-op threads = cores shared by one call per core at once (jobs = cores)
+and prints wall time, CPU time and the real-time factor (wall seconds / audio seconds), and
+the CPU's name and whether it has VNNI (int8 dot products, which change the answer).
 
 Part 2 measures the mean fundamental frequency (F0) of candidate voices with a small
 autocorrelation pitch tracker, so the lead can pick a host, a second male and a narrator.
@@ -99,6 +102,35 @@ def seed_sentences(count: int) -> list[str]:
     return sentences[:count]
 
 
+def seed_paragraphs(count: int) -> list[str]:
+    """The seed's first dialogue paragraphs, as a render hands them to the engine."""
+    from interview_audio.article.parse import read_script
+
+    if not SEED.is_file():
+        sys.exit(f"The seed article is missing at {SEED}; the benchmark needs it.")
+    script = read_script(SEED)
+    paragraphs = [to_speech(p) for turn in script.turns for p in turn.paragraphs]
+    return paragraphs[:count]
+
+
+def cpu_name() -> str:
+    """The CPU's model name and whether it has VNNI (from /proc/cpuinfo on Linux)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown CPU"
+    name = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in info.splitlines()
+            if line.startswith("model name")
+        ),
+        "?",
+    )
+    vnni = "avx512_vnni" in info or "avx_vnni" in info
+    return f"{name}, {'with' if vnni else 'without'} VNNI"
+
+
 def run(engine: KokoroEngine, sentences: list[str], jobs: int) -> tuple[float, float, float]:
     """Wall seconds, process CPU seconds and audio seconds for the whole batch."""
     voice = KokoroVoice("jm_kumo", SPEED)
@@ -109,13 +141,19 @@ def run(engine: KokoroEngine, sentences: list[str], jobs: int) -> tuple[float, f
     return wall, cpu, sum(s.duration for s in speeches)
 
 
-def threads_vs_jobs(count: int, rounds: int) -> None:
-    sentences = seed_sentences(count)
+def threads_vs_jobs(count: int, rounds: int, lines: int) -> None:
+    sentences = seed_paragraphs(lines) if lines else seed_sentences(count)
     chars = sum(len(s) for s in sentences)
-    print(f"{len(sentences)} seed sentences, {chars} characters, {os.cpu_count()} CPUs")
+    cores = os.cpu_count() or 1
+    what = "paragraphs" if lines else "sentences"
+    print(f"{len(sentences)} seed {what}, {chars} characters, {cores} CPUs: {cpu_name()}")
+    alone = KokoroEngine.load(EngineOptions(jobs=1))
+    single = KokoroEngine.load(EngineOptions(jobs=cores, cpus=cores))
+    shared = KokoroEngine(alone._model, alone._phonemize, cores, alone._espeak_version)
     settings = {
-        "A threads=2 jobs=1": (KokoroEngine.load(EngineOptions(jobs=1)), 1),
-        "B threads=1 jobs=2": (KokoroEngine.load(EngineOptions(jobs=2)), 2),
+        f"A threads={cores} jobs=1": (alone, 1),
+        f"B threads=1 jobs={cores}": (single, cores),
+        f"C threads={cores} jobs={cores}": (shared, cores),
     }
     for engine, _ in settings.values():
         engine.synthesize(sentences[0], KokoroVoice("jm_kumo", SPEED))
@@ -158,11 +196,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--lines", type=int, default=0, help="the seed's first N paragraphs")
     parser.add_argument("--skip-threads", action="store_true")
     parser.add_argument("--skip-pitch", action="store_true")
     args = parser.parse_args()
     if not args.skip_threads:
-        threads_vs_jobs(args.sentences, args.rounds)
+        threads_vs_jobs(args.sentences, args.rounds, args.lines)
     if not args.skip_pitch:
         pitches()
 
