@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from interview_audio import __version__
-from interview_audio.article.parse import Article, read_source
-from interview_audio.article.script import Script, dump_yaml, to_dict
-from interview_audio.article.speakable import Unspeakable, check_script
 from interview_audio.choices import ChapterMethod, ExecutorKind, IntroMode
 from interview_audio.errors import InterviewAudioError
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
+    from interview_audio.article.parse import Article
+    from interview_audio.article.script import Script
+    from interview_audio.article.speakable import Unspeakable
     from interview_audio.episode import Episode
     from interview_audio.finish import RenderReport
     from interview_audio.pipeline import BatchReport, EpisodeResult
@@ -144,6 +144,9 @@ def script_command(
     from dataclasses import replace
 
     from interview_audio.article.chapters import find_chapters
+    from interview_audio.article.parse import read_source
+    from interview_audio.article.script import dump_yaml, to_dict
+    from interview_audio.article.speakable import check_script
     from interview_audio.voices.casting import stated_genders
     from interview_audio.voices.load import load_voices
 
@@ -366,6 +369,7 @@ def preview_command(
             voices_path=voices,
             article=article,
             output=output,
+            status=lambda message: typer.echo(message, err=True),
         )
     )
     label = result.cast or voice_label(result.voice)
