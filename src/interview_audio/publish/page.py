@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from interview_audio.display import clock
 from interview_audio.files import write_text
 from interview_audio.publish.captions import Paragraph
 from interview_audio.publish.manifest import Manifest
@@ -55,13 +56,6 @@ class PageTurn:
     speaker: PageSpeaker
     start: float
     paragraphs: tuple[Paragraph, ...]
-
-
-def clock(seconds: float) -> str:
-    """12:34 or 1:02:03, as players show times."""
-    minutes, secs = divmod(max(0, int(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def chinese_date(date: str) -> str:
