@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import Rendered
+from conftest import HalfSeconds, Rendered
 from interview_audio.publish.serve import Server, make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -229,3 +229,27 @@ def test_on_a_phone_the_player_sits_at_the_bottom(
         assert phone.errors == []
     finally:
         phone.context.close()
+
+
+def test_the_player_clock_says_what_the_chapter_list_says(
+    page: Page, half_seconds: HalfSeconds
+) -> None:
+    """At each chapter's start the player's clock (episode.js) shows the time the list (and
+    render, and inspect: test_clock_times.py) gives it, one of them past the middle of a second."""
+    page.open((half_seconds.folder / "index.html").as_uri())
+    shown = page.js(
+        """(async () => {
+        const audio = document.getElementById('audio');
+        const found = [];
+        for (const link of document.querySelectorAll('#chapters a')) {
+            const seeked = new Promise(done => audio.addEventListener('seeked', done, {once: true}));
+            audio.currentTime = +link.dataset.start;
+            await seeked;
+            found.push([link.querySelector('.time').textContent,
+                        document.getElementById('elapsed').textContent]);
+        }
+        return found;
+    })()"""
+    )
+    assert len(shown) == len(half_seconds.starts) > 2
+    assert [listed for listed, _ in shown] == [clock for _, clock in shown]
