@@ -224,7 +224,7 @@ def _print_script(script: Script) -> None:
     typer.echo(f"Title:    {meta.title}")
     for label, value in (
         ("Author", meta.author),
-        ("Date", meta.date),
+        ("Date", f"{meta.date} {meta.time}".strip()),
         ("Source", meta.source_url),
     ):
         if value:

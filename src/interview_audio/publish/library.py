@@ -49,7 +49,7 @@ def write_library_page(
             "m": manifest,
             "href": quote(folder.name, safe="") + "/" + PAGE_NAME,
             "folder": quote(folder.name, safe=""),
-            "date": chinese_date(manifest.date) or manifest.published_at.strftime("%Y-%m-%d"),
+            "date": chinese_date(manifest.date or manifest.published_at.date().isoformat()),
             "length": clock(manifest.duration),
             "size": file_size(manifest.audio_bytes),
             "people": "、".join(person.name for person in manifest.speakers),
