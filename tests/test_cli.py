@@ -189,3 +189,12 @@ def test_one_of_a_kind_is_counted_in_the_singular(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "(1 article)" in result.output and "1 episode to render" in result.output
     assert not re.search(r"\b1 (articles|episodes|lines|chapters)\b|\(s\)", result.output)
+
+
+def test_inspect_keeps_a_long_path_whole(tmp_path: Path) -> None:
+    folder = tmp_path / "a long folder name for the podcast episodes" / ("对话独立游戏开发者" * 4)
+    folder.mkdir(parents=True)
+    mp3 = _encode(folder / "episode.mp3", "-c:a", "libmp3lame")
+    result = runner.invoke(app, ["inspect", str(mp3)], env={"COLUMNS": "60"})
+    assert result.exit_code == 0, result.output
+    assert f"{mp3}: 0:01" in result.output  # on one line, never cut inside a word

@@ -253,3 +253,18 @@ def test_the_player_clock_says_what_the_chapter_list_says(
     )
     assert len(shown) == len(half_seconds.starts) > 2
     assert [listed for listed, _ in shown] == [clock for _, clock in shown]
+
+
+def test_every_speaker_tag_says_the_role(
+    page: Page, server: Server, listening_output: Rendered
+) -> None:
+    """The host's tag has its label as the guests' have theirs (主持人林晓: 林晓 主持人)."""
+    page.open(url_of(server, listening_output))
+    tags = page.js(
+        """[...document.querySelectorAll('#transcript .who, .people li')].map(tag => [
+            (tag.querySelector('a') || tag).childNodes[tag.matches('li') ? 1 : 0].textContent,
+            (tag.querySelector('small') || {textContent: ''}).textContent])"""
+    )
+    seen = {tuple(tag) for tag in tags}
+    assert ("林晓", "主持人") in seen and ("陈默", "嘉宾") in seen and ("周一鸣", "嘉宾") in seen
+    assert all(label for name, label in seen if name != "旁白"), seen

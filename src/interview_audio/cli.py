@@ -832,7 +832,10 @@ def inspect_command(
         f"{result.path}: {_clock(result.duration)}, {result.sample_rate} Hz, "
         f"{counted(result.channels, 'channel')}, "
         f"{result.bitrate // 1000} kbit/s {result.bitrate_mode}, "
-        f"ID3 {result.id3_version}"
+        f"ID3 {result.id3_version}",
+        soft_wrap=True,  # a long path stays one piece: the terminal wraps it, not mid-word
+        markup=False,
+        highlight=False,
     )
     tags = Table("tag", "value", title="Tags")
     for name, value in result.tags:

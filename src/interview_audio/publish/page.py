@@ -48,6 +48,18 @@ class PageSpeaker:
     light: str
     dark: str
 
+    @property
+    def shown(self) -> str:
+        """The name on the tag, without a leading role word its label says (主持人林晓: 林晓)."""
+        rest = self.name.removeprefix(self.role).lstrip(" ·:：")
+        return rest or self.name
+
+    @property
+    def label(self) -> str:
+        """The role beside the name, for every speaker alike; none when the name is only the
+        role word (主持人, 旁白)."""
+        return "" if self.name == self.role else self.role
+
 
 @dataclass(frozen=True)
 class PageTurn:
