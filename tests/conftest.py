@@ -118,3 +118,52 @@ def listening_output(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rende
         sample = render(SAMPLE, options)
         next(guard, None)
     yield Rendered(tmp / "output", sample, short)
+
+
+@dataclass(frozen=True)
+class HalfSeconds:
+    """The sample rendered through the command line with its chapter pause stretched so that
+    a chapter starts past the middle of a second (where rounding and truncating disagree)."""
+
+    folder: Path
+    printed: str  # what `render` printed
+    starts: tuple[float, ...]  # chapters.json's startTime of every chapter
+
+
+@pytest.fixture(scope="session")
+def half_seconds(
+    listening_output: Rendered, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[HalfSeconds]:
+    import json
+
+    from typer.testing import CliRunner
+
+    from interview_audio.cli import app
+
+    tmp = tmp_path_factory.mktemp("half-seconds")
+    # A chapter boundary lies in the middle of the pause before it: stretching that pause by d
+    # moves the second chapter by d / 2. Aim it at .7 of a second.
+    second = listening_output.sample.chapters[1].start
+    pause = 1.5 + 2 * ((0.7 - second % 1) % 1)
+    voices = tmp / "voices.yaml"
+    shipped = (ROOT / "voices.yaml").read_text(encoding="utf-8")
+    voices.write_text(
+        shipped.replace("chapter: 1.5}", f"chapter: {pause:.3f}}}", 1), encoding="utf-8"
+    )
+    assert f"chapter: {pause:.3f}" in voices.read_text(encoding="utf-8")
+    args = ["render", str(SAMPLE), "--engine", "espeak", "--voices", str(voices)]
+    args += [
+        "-o",
+        str(tmp / "output"),
+        "--cache-dir",
+        str(listening_output.output.parent / "cache"),
+    ]
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        guard = _guard(monkeypatch)
+        next(guard)
+        result = CliRunner().invoke(app, args)
+        next(guard, None)
+    assert result.exit_code == 0, result.output
+    folder = next(path.parent for path in (tmp / "output").glob("*/episode.mp3"))
+    chapters = json.loads((folder / "chapters.json").read_text(encoding="utf-8"))["chapters"]
+    yield HalfSeconds(folder, result.stdout, tuple(c["startTime"] for c in chapters))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,12 @@ from interview_audio.article.script import Gender, Meta, Role, Script, Speaker, 
 from interview_audio.cli import app
 from interview_audio.synthesis.engines.edge.voice import EdgeVoice
 from interview_audio.synthesis.engines.kokoro.voice import KokoroVoice
-from interview_audio.voices.casting import cast_voices, stated_genders, voice_distance
+from interview_audio.voices.casting import (
+    cast_voices,
+    stated_genders,
+    stray_entries,
+    voice_distance,
+)
 from interview_audio.voices.load import load_voices
 from interview_audio.voices.model import (
     NARRATOR,
@@ -323,3 +330,56 @@ def test_the_pool_picks_what_the_encoder_would_pick() -> None:
         ours = max(pool, key=lambda c: min(voice_distance(*voices[c], *voices[k]) for k in cast))
         encoder = max(pool, key=lambda c: min(1 - matrix[c][k] for k in cast))
         assert ours == encoder
+
+
+REPORTER = """# 采访一位咖啡师
+
+**记者：** 你开咖啡馆多少年了？
+
+**老赵：** 十年了。最早只是想给自己找个地方看书，后来来的人越来越多，就一直开下来了。
+
+**记者：** 豆子从哪里来？
+
+**老赵：** 主要来自云南普洱。我们每年都去产区，和农户一起挑豆子。
+"""
+
+
+def _voices_with_speakers(tmp_path: Path, entries: str) -> Path:
+    path = tmp_path / "voices.yaml"
+    shipped = (Path(__file__).parents[1] / "voices.yaml").read_text(encoding="utf-8")
+    path.write_text(shipped.replace("speakers:\n", "speakers:\n" + entries, 1), encoding="utf-8")
+    return path
+
+
+def test_a_mistyped_speaker_entry_names_the_closest_speaker(tmp_path: Path) -> None:
+    config = load_voices(_voices_with_speakers(tmp_path, "  记者者:\n    gender: female\n"))
+    warnings = stray_entries(parse_article(REPORTER), config)
+    assert len(warnings) == 1
+    assert "'记者者'" in warnings[0] and "did you mean 记者?" in warnings[0]
+    # 山姆·奥特曼 (shipped) is far from every name here: an entry for other articles, no warning.
+    assert "山姆" not in warnings[0]
+
+
+def test_entries_that_match_or_are_far_say_nothing(tmp_path: Path) -> None:
+    entries = "  记 者:\n    gender: female\n  赵老师:\n    gender: male\n"
+    config = load_voices(_voices_with_speakers(tmp_path, entries))
+    assert stray_entries(parse_article(REPORTER), config) == []
+
+
+def test_script_and_render_warn_once_about_a_mistyped_entry(tmp_path: Path) -> None:
+    voices = _voices_with_speakers(tmp_path, "  记者者:\n    gender: female\n")
+    article = tmp_path / "reporter.txt"
+    article.write_text(REPORTER, encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(app, ["script", str(article), "--voices", str(voices)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("记者者") == 1 and "did you mean 记者?" in result.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "interview_audio", "render", str(article), "--dry-run"]
+        + ["--engine", "espeak", "--voices", str(voices), "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout + done.stderr).count("记者者") == 1, done.stderr

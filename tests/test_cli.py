@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -160,3 +161,40 @@ def test_output_check_leaves_no_folders_behind(tmp_path: Path) -> None:
     with pytest.raises(VoicesError):
         render(SAMPLE, options)
     assert not (tmp_path / "new").exists()
+
+
+# --- counting and empty folders ----------------------------------------------------------------
+
+
+def test_an_empty_folder_is_reported_once(tmp_path: Path) -> None:
+    empty = tmp_path / "emptydir"
+    empty.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "interview_audio", "render", str(empty), "-o", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count(str(empty)) == 1, done.stderr
+    assert done.stderr.startswith("error: No articles to render in")
+
+
+def test_one_of_a_kind_is_counted_in_the_singular(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(SAMPLE.read_bytes())
+    args = ["render", str(folder), "--engine", "espeak", "--dry-run", "-o", str(tmp_path / "o")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "(1 article)" in result.output and "1 episode to render" in result.output
+    assert not re.search(r"\b1 (articles|episodes|lines|chapters)\b|\(s\)", result.output)
+
+
+def test_inspect_keeps_a_long_path_whole(tmp_path: Path) -> None:
+    folder = tmp_path / "a long folder name for the podcast episodes" / ("对话独立游戏开发者" * 4)
+    folder.mkdir(parents=True)
+    mp3 = _encode(folder / "episode.mp3", "-c:a", "libmp3lame")
+    result = runner.invoke(app, ["inspect", str(mp3)], env={"COLUMNS": "60"})
+    assert result.exit_code == 0, result.output
+    assert f"{mp3}: 0:01" in result.output  # on one line, never cut inside a word

@@ -204,7 +204,7 @@ def test_endless_faults_give_a_clear_error(kind: str, reason: str, tmp_path: Pat
         engine.synthesize(TEXT, YUNXI)
     message = str(error.value)
     assert reason in message
-    assert "3 time(s)" in message
+    assert "3 times" in message
     assert "--engine kokoro" in message
     assert service.stats.completed == 0
 

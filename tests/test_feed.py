@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
+import shutil
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,7 +19,8 @@ import feedparser
 import pytest
 from typer.testing import CliRunner
 
-from conftest import Rendered
+from conftest import SAMPLE, SHORT, Rendered
+from interview_audio.article.parse import read_article
 from interview_audio.cli import app
 from interview_audio.errors import InputError
 from interview_audio.publish.feed import PODCAST_NS, FeedOptions, build_feed, load_feed_options
@@ -78,8 +83,12 @@ def test_feed_has_every_tag_podcast_apps_need(listening_output: Rendered) -> Non
         assert enclosure.href.startswith(BASE)
         assert int(enclosure.length) == (report.folder / "episode.mp3").stat().st_size
         assert entry.id == manifest.guid and entry.guidislink is False
-        # The article's day, at midnight China time.
-        assert _local_date(entry.published) == manifest.date
+        # The article's day and time (the sample says 20:30, the short one 09:00), in this
+        # machine's zone since neither names one.
+        script = read_article(SAMPLE if report is listening_output.sample else SHORT)
+        assert script.meta.time in ("20:30", "09:00")
+        wanted = datetime.fromisoformat(f"{script.meta.date}T{script.meta.time}").astimezone()
+        assert parsedate_to_datetime(entry.published) == wanted
         hours, minutes, seconds = (int(x) for x in entry.itunes_duration.split(":"))
         assert abs(hours * 3600 + minutes * 60 + seconds - report.duration) <= 1
         assert entry.summary
@@ -93,12 +102,6 @@ def test_feed_has_every_tag_podcast_apps_need(listening_output: Rendered) -> Non
     persons = {(p.text, p.get("role")) for p in sample_item.findall(f"{P}person")}
     assert persons == {("主持人林晓", "host"), ("陈默", "guest"), ("周一鸣", "guest")}
     assert "发行、定价与销量" in feed.entries[0].summary
-
-
-def _local_date(published: str) -> str:
-    from email.utils import parsedate_to_datetime
-
-    return parsedate_to_datetime(published).date().isoformat()
 
 
 def test_guids_are_stable_across_rebuilds(listening_output: Rendered) -> None:
@@ -197,3 +200,20 @@ def test_feed_command(listening_output: Rendered) -> None:
     assert feed.entries[0].enclosures[0].href.startswith(BASE)
     result = CliRunner().invoke(app, ["feed", str(output)])
     assert "--base-url" in result.output
+
+
+def test_the_library_writes_every_date_one_way(listening_output: Rendered, tmp_path: Path) -> None:
+    """An episode whose article gave no date shows the day it was first rendered, written as
+    the others are (2025年3月18日, never 2026-12-01)."""
+    output = tmp_path / "output"
+    for report in (listening_output.sample, listening_output.short):
+        shutil.copytree(report.folder, output / report.folder.name)
+    manifest = output / listening_output.short.folder.name / "episode.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["date"] = ""
+    data["published"] = "2026-12-01T09:15:00+00:00"
+    manifest.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    rebuild_library(output, FeedOptions())
+    page = (output / "index.html").read_text(encoding="utf-8")
+    dates = re.findall(r'<p class="meta">([^ ]+) ·', page)
+    assert dates == ["2026年12月1日", "2025年3月18日"], dates  # newest first

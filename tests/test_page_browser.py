@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import Rendered
+from conftest import HalfSeconds, Rendered
 from interview_audio.publish.serve import Server, make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -229,3 +229,42 @@ def test_on_a_phone_the_player_sits_at_the_bottom(
         assert phone.errors == []
     finally:
         phone.context.close()
+
+
+def test_the_player_clock_says_what_the_chapter_list_says(
+    page: Page, half_seconds: HalfSeconds
+) -> None:
+    """At each chapter's start the player's clock (episode.js) shows the time the list (and
+    render, and inspect: test_clock_times.py) gives it, one of them past the middle of a second."""
+    page.open((half_seconds.folder / "index.html").as_uri())
+    shown = page.js(
+        """(async () => {
+        const audio = document.getElementById('audio');
+        const found = [];
+        for (const link of document.querySelectorAll('#chapters a')) {
+            const seeked = new Promise(done => audio.addEventListener('seeked', done, {once: true}));
+            audio.currentTime = +link.dataset.start;
+            await seeked;
+            found.push([link.querySelector('.time').textContent,
+                        document.getElementById('elapsed').textContent]);
+        }
+        return found;
+    })()"""
+    )
+    assert len(shown) == len(half_seconds.starts) > 2
+    assert [listed for listed, _ in shown] == [clock for _, clock in shown]
+
+
+def test_every_speaker_tag_says_the_role(
+    page: Page, server: Server, listening_output: Rendered
+) -> None:
+    """The host's tag has its label as the guests' have theirs (主持人林晓: 林晓 主持人)."""
+    page.open(url_of(server, listening_output))
+    tags = page.js(
+        """[...document.querySelectorAll('#transcript .who, .people li')].map(tag => [
+            (tag.querySelector('a') || tag).childNodes[tag.matches('li') ? 1 : 0].textContent,
+            (tag.querySelector('small') || {textContent: ''}).textContent])"""
+    )
+    seen = {tuple(tag) for tag in tags}
+    assert ("林晓", "主持人") in seen and ("陈默", "嘉宾") in seen and ("周一鸣", "嘉宾") in seen
+    assert all(label for name, label in seen if name != "旁白"), seen

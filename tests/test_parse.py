@@ -94,7 +94,7 @@ def test_sample_interview() -> None:
     script = read_article(SAMPLE)
     assert script.meta.title.startswith("对话独立游戏开发者")
     assert script.meta.author == "慢速播客实验室"
-    assert script.meta.date == "2025-03-18"
+    assert script.meta.date == "2025-03-18" and script.meta.time == "20:30"
     assert script.meta.source_url == "https://example.com/articles/indie-game-interview?id=42"
     assert script.meta.cover_url == "https://example.com/images/indie-game-cover.jpg"
     assert [s.name for s in script.speakers] == ["主持人林晓", "陈默", "周一鸣"]
@@ -318,3 +318,34 @@ def test_a_plain_label_that_speaks_once_is_a_speaker_when_it_reads_as_a_name() -
     # `举个例子：` is not a name: it stays 李华's words.
     assert script.turns[2].paragraphs[1].startswith("举个例子：")
     assert not any(p.startswith("李华") for turn in script.turns for p in turn.paragraphs)
+
+
+@pytest.mark.parametrize(
+    ("written", "date", "time"),
+    [
+        ("2025-03-18 20:30", "2025-03-18", "20:30"),
+        ("2025年3月18日 20:30", "2025-03-18", "20:30"),
+        ("2024-05-01T10:00:00+08:00", "2024-05-01", "10:00:00+08:00"),
+        ("2024-05-01 10:00 UTC+8", "2024-05-01", "10:00+08:00"),
+        ("2024-05-01 10:00 北京时间", "2024-05-01", "10:00+08:00"),
+        ("2024-05-01T02:00:00Z", "2024-05-01", "02:00:00+00:00"),
+        ("2024/5/1", "2024-05-01", ""),
+        ("2024-05-01 25:00", "2024-05-01", ""),  # not a time of day
+    ],
+)
+def test_the_date_keeps_the_time_and_zone_it_gives(written: str, date: str, time: str) -> None:
+    text = SAMPLE.read_text(encoding="utf-8").replace("2025-03-18 20:30", written, 1)
+    script = parse_article(text)
+    assert (script.meta.date, script.meta.time) == (date, time)
+
+
+def test_script_yaml_keeps_the_time(tmp_path: Path) -> None:
+    from interview_audio.article.script import dump_yaml, load_script
+
+    script = read_article(SAMPLE)
+    path = tmp_path / "script.yaml"
+    path.write_text(dump_yaml(script), encoding="utf-8")
+    assert load_script(path).meta.time == "20:30"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("time: '20:30'", "time: 21:05:00+08:00"), encoding="utf-8")
+    assert load_script(path).meta.time == "21:05:00+08:00"

@@ -113,3 +113,103 @@ def test_without_article_the_error_says_how(tmp_path: Path) -> None:
 def test_article_needs_a_speaker(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="--speaker"):
         preview(None, voice="cmn+f3", article=SAMPLE, output=tmp_path / "p.mp3")
+
+
+# What a preview says while it works, and what it loads ----------------------------------------
+
+
+def test_preview_says_each_step_in_order(tmp_path: Path) -> None:
+    said: list[str] = []
+    preview(
+        "你好。",
+        speaker="host",
+        engine="espeak",
+        article=SAMPLE,
+        output=tmp_path / "p.mp3",
+        status=said.append,
+    )
+    assert [line.split(" ")[0] for line in said] == ["Reading", "Loading", "Speaking", "Encoding"]
+    assert said[0] == f"Reading {SAMPLE}…" and said[1] == "Loading espeak…"
+    assert said[2] == "Speaking 3 characters…" and said[3] == f"Encoding {tmp_path / 'p.mp3'}…"
+
+
+def test_cli_preview_prints_its_steps_on_stderr(tmp_path: Path) -> None:
+    out = tmp_path / "p.mp3"
+    result = runner.invoke(
+        app, ["preview", "--speaker", "host", "--engine", "espeak", "-o", str(out), "你好。"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[:3] == [
+        "Loading espeak…",
+        "Speaking 3 characters…",
+        f"Encoding {out}…",
+    ]
+    assert result.stdout.startswith(f"Wrote {out}")
+
+
+def _no_probe(timeout: float = 3.0) -> bool:
+    raise AssertionError("the Edge service was asked although the engine was given")
+
+
+@pytest.mark.parametrize("given", ["flag", "voices.yaml"])
+def test_no_edge_probe_when_the_engine_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    monkeypatch.setattr("interview_audio.synthesis.engines.edge.engine.reachable", _no_probe)
+    voices = tmp_path / "voices.yaml"
+    engine_line = "engine: auto" if given == "flag" else "engine: espeak"
+    voices.write_text(
+        PACKAGED.read_text(encoding="utf-8").replace("engine: auto", engine_line, 1),
+        encoding="utf-8",
+    )
+    said: list[str] = []
+    result = preview(
+        "你好。",
+        speaker="guest",
+        engine="espeak" if given == "flag" else None,
+        voices_path=voices,
+        output=tmp_path / "p.mp3",
+        status=said.append,
+    )
+    assert result.engine == "espeak"
+    assert not any("Edge" in line for line in said)
+
+
+def test_kokoro_loads_before_speaking_and_once_per_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from interview_audio.synthesis.engines.kokoro import model, phonemes
+
+    # A process that has loaded nothing yet: no model, session or front end.
+    monkeypatch.setattr(model, "_models", {})
+    monkeypatch.setattr(phonemes, "_frontends", {})
+    opened: list[str] = []
+    open_session = model._open_session
+
+    def counting(*args: object) -> object:
+        opened.append("session")
+        return open_session(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(model, "_open_session", counting)
+    said: list[str] = []
+
+    def status(line: str) -> None:
+        # What was loaded when each step begins.
+        said.append(f"{line} session={len(opened)} frontend={len(phonemes._frontends)}")
+
+    for name in ("first", "second"):
+        preview(
+            "你好。",
+            speaker="host",
+            engine="kokoro",
+            output=tmp_path / f"{name}.mp3",
+            status=status,
+        )
+    assert said == [
+        "Loading kokoro… session=0 frontend=0",
+        "Speaking 3 characters… session=1 frontend=1",
+        f"Encoding {tmp_path / 'first.mp3'}… session=1 frontend=1",
+        "Loading kokoro… session=1 frontend=1",
+        "Speaking 3 characters… session=1 frontend=1",
+        f"Encoding {tmp_path / 'second.mp3'}… session=1 frontend=1",
+    ]

@@ -79,7 +79,7 @@ def test_batch_through_ray_matches_the_local_executor(
         [folder],
         options(tmp_path / "ray", executor="ray", jobs=1, ray=RayOptions(shared_cache=False)),
     )
-    assert "Ray: 1 worker(s)" in caplog.text and "0 writing the shared cache" in caplog.text
+    assert "Ray: 1 worker on" in caplog.text and "0 writing the shared cache" in caplog.text
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         local = pool.apply(render_fresh, ([folder], tmp_path / "out", tmp_path / "cache"))
 

@@ -729,3 +729,13 @@ def test_an_engine_module_that_fails_to_import_says_how_to_fix_it(
     with pytest.raises(EngineUnavailable, match="pip install") as caught:
         engines.load_engine("espeak", EngineOptions())
     assert "interview_audio.synthesis.engines.gone" in str(caught.value)
+
+
+def test_auto_says_it_asks_edge_then_what_it_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        "interview_audio.synthesis.engines.edge.engine.reachable", lambda timeout=3.0: False
+    )
+    monkeypatch.setattr(engines, "load_engine", _Asked())
+    said: list[str] = []
+    engines.select_engine("auto", EngineOptions(), said.append)
+    assert said == ["Asking the Edge service whether it answers (up to 3 s)…", "Loading kokoro…"]

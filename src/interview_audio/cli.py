@@ -13,15 +13,17 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from interview_audio import __version__
-from interview_audio.article.parse import Article, read_source
-from interview_audio.article.script import Script, dump_yaml, to_dict
-from interview_audio.article.speakable import Unspeakable, check_script
 from interview_audio.choices import ChapterMethod, ExecutorKind, IntroMode
+from interview_audio.display import clock as _clock
+from interview_audio.display import counted
 from interview_audio.errors import InterviewAudioError
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
+    from interview_audio.article.parse import Article
+    from interview_audio.article.script import Script
+    from interview_audio.article.speakable import Unspeakable
     from interview_audio.episode import Episode
     from interview_audio.finish import RenderReport
     from interview_audio.pipeline import BatchReport, EpisodeResult
@@ -144,17 +146,24 @@ def script_command(
     from dataclasses import replace
 
     from interview_audio.article.chapters import find_chapters
-    from interview_audio.voices.casting import stated_genders
+    from interview_audio.article.parse import read_source
+    from interview_audio.article.script import dump_yaml, to_dict
+    from interview_audio.article.speakable import check_script
+    from interview_audio.voices.casting import stated_genders, stray_entries
     from interview_audio.voices.load import load_voices
 
     parsed = _run(lambda: read_source(article, keep_translation))
-    script = _run(lambda: stated_genders(parsed.script, load_voices(voices)))
+    config = _run(lambda: load_voices(voices))
+    script = stated_genders(parsed.script, config)
+    for stray in stray_entries(script, config):
+        typer.echo(f"warning: {stray}", err=True)
     script = replace(script, chapters=_run(lambda: find_chapters(script, chapters)))
     warnings = check_script(script)
     if output is not None:
         _run(lambda: _write_text(output, dump_yaml(script)))
         typer.echo(
-            f"Wrote {output} ({len(script.turns)} turns, {len(script.chapters)} chapters). "
+            f"Wrote {output} ({counted(len(script.turns), 'turn')}, "
+            f"{counted(len(script.chapters), 'chapter')}). "
             "Edit it, then render it."
         )
         for warning in warnings:
@@ -210,16 +219,12 @@ def _print_reading(parsed: Article, warnings: Sequence[Unspeakable]) -> None:
             typer.echo(f"  {warning}")
 
 
-def _turns(count: int) -> str:
-    return f"{count} turn" if count == 1 else f"{count} turns"
-
-
 def _print_script(script: Script) -> None:
     meta = script.meta
     typer.echo(f"Title:    {meta.title}")
     for label, value in (
         ("Author", meta.author),
-        ("Date", meta.date),
+        ("Date", f"{meta.date} {meta.time}".strip()),
         ("Source", meta.source_url),
     ):
         if value:
@@ -231,7 +236,7 @@ def _print_script(script: Script) -> None:
         gender = speaker.gender.value if speaker.gender else "gender unknown"
         typer.echo(
             f"  {speaker.name} [{speaker.role.value}, {gender}]: "
-            f"{_turns(script.turn_count(speaker.name))}{aliases}"
+            f"{counted(script.turn_count(speaker.name), 'turn')}{aliases}"
         )
         for what, evidence in (
             ("role", speaker.role_evidence),
@@ -366,6 +371,7 @@ def preview_command(
             voices_path=voices,
             article=article,
             output=output,
+            status=lambda message: typer.echo(message, err=True),
         )
     )
     label = result.cast or voice_label(result.voice)
@@ -566,7 +572,8 @@ class _Progress:
             lines = sum(e.stats.lines for e in episodes)
             cached = sum(e.stats.cached for e in episodes)
             self._print(
-                f"{len(episodes)} episode(s) to render with {engine}: {lines} lines, "
+                f"{counted(len(episodes), 'episode')} to render with {engine}: "
+                f"{counted(lines, 'line')}, "
                 f"{cached} from the cache, {lines - cached} to synthesize"
             )
         self.left = {e.source: [e.stats.lines, e.stats.new_characters] for e in episodes}
@@ -644,7 +651,7 @@ class _Progress:
             elif report is not None:
                 self._print(
                     f"[green]✓[/green] {folder}: {_clock(report.duration)}, "
-                    f"{len(report.chapters)} chapters"
+                    f"{counted(len(report.chapters), 'chapter')}"
                 )
                 for note in report.notes:
                     self._print(f"  Note: {note}")
@@ -652,12 +659,6 @@ class _Progress:
 
 def _short(title: str, limit: int = 24) -> str:
     return title if len(title) <= limit else title[: limit - 1] + "…"
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _print_report(report: RenderReport, dry_run: bool) -> None:
@@ -670,7 +671,8 @@ def _print_report(report: RenderReport, dry_run: bool) -> None:
     typer.echo(f"Episode: {report.title}")
     if report.skipped:
         typer.echo("Complete and unchanged since the last render: nothing to do.")
-    typer.echo(f"Duration: {_clock(report.duration)}  ({report.plan.cached} lines from the cache)")
+    cached = counted(report.plan.cached, "line")
+    typer.echo(f"Duration: {_clock(report.duration)}  ({cached} from the cache)")
     typer.echo("Chapters:")
     for number, chapter in enumerate(report.chapters, 1):
         typer.echo(f"  {number:>2}. {_clock(chapter.start):>7}  {chapter.title}")
@@ -689,7 +691,7 @@ def _failure(result: EpisodeResult) -> str:
 
 def _plan_line(plan: SynthesisPlan) -> str:
     return (
-        f"{plan.lines} lines, {plan.characters} characters: "
+        f"{counted(plan.lines, 'line')}, {counted(plan.characters, 'character')}: "
         f"{plan.cached} from the cache, {plan.new} to synthesize"
     )
 
@@ -700,7 +702,7 @@ def _print_summary(batch: BatchReport, dry_run: bool) -> None:
     verb = "planned" if dry_run else "rendered"
     typer.echo(
         f"Summary: {ok} {verb}, {skipped} complete and unchanged, {len(batch.failed)} failed "
-        f"({len(batch.results)} articles)"
+        f"({counted(len(batch.results), 'article')})"
     )
     for result in batch.results:
         report = result.report
@@ -716,7 +718,7 @@ def _print_summary(batch: BatchReport, dry_run: bool) -> None:
         elif report is not None:
             typer.echo(
                 f"  ok       {result.source} → {report.folder} ({_clock(report.duration)}, "
-                f"{report.plan.new} lines synthesized)"
+                f"{counted(report.plan.new, 'line')} synthesized)"
             )
 
 
@@ -763,7 +765,7 @@ def feed_command(
 
     options = _feed_options(config, base_url, title=title, author=author, image=image)
     library = _run(lambda: rebuild_library(folder, options))
-    typer.echo(f"Wrote {library.feed} and {library.page} ({library.episodes} episodes).")
+    typer.echo(f"Wrote {library.feed} and {library.page} ({counted(library.episodes, 'episode')}).")
     if not options.base_url:
         typer.echo(
             "The feed's links are relative: give --base-url (or base_url in [feed] of "
@@ -828,8 +830,12 @@ def inspect_command(
     console = Console()
     console.print(
         f"{result.path}: {_clock(result.duration)}, {result.sample_rate} Hz, "
-        f"{result.channels} channel(s), {result.bitrate // 1000} kbit/s {result.bitrate_mode}, "
-        f"ID3 {result.id3_version}"
+        f"{counted(result.channels, 'channel')}, "
+        f"{result.bitrate // 1000} kbit/s {result.bitrate_mode}, "
+        f"ID3 {result.id3_version}",
+        soft_wrap=True,  # a long path stays one piece: the terminal wraps it, not mid-word
+        markup=False,
+        highlight=False,
     )
     tags = Table("tag", "value", title="Tags")
     for name, value in result.tags:

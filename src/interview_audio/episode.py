@@ -17,12 +17,13 @@ from interview_audio.article.parse import read_script
 from interview_audio.article.script import Role, Script
 from interview_audio.article.speakable import check_script
 from interview_audio.choices import ChapterMethod, IntroMode, choose
+from interview_audio.display import counted
 from interview_audio.errors import InputError
 from interview_audio.synthesis.cache import Cache
 from interview_audio.synthesis.engines.base import Engine
 from interview_audio.synthesis.queue import Line, SynthesisPlan, plan_stats
 from interview_audio.synthesis.reading import to_speech
-from interview_audio.voices.casting import cast_voices, check_voices, describe_cast
+from interview_audio.voices.casting import cast_voices, check_voices, describe_cast, stray_entries
 from interview_audio.voices.model import Cast, Pauses, VoicesConfig
 
 log = logging.getLogger(__name__)
@@ -204,10 +205,12 @@ def prepare_episode(
         log.warning("warning: %s: %s", source.name, warning)
     if warnings and strict:
         raise InputError(
-            f"{source}: {len(warnings)} speakability warning(s), listed above; --strict stops "
-            "before synthesis. Fix the article, or write the script with `interview-audio "
-            "script -o script.yaml`, edit it, and render that."
+            f"{source}: {counted(len(warnings), 'speakability warning')}, listed above; "
+            "--strict stops before synthesis. Fix the article, or write the script with "
+            "`interview-audio script -o script.yaml`, edit it, and render that."
         )
+    for stray in stray_entries(script, config):
+        log.warning("warning: %s: %s", source.name, stray)
     cast = cast_voices(script, config, engine.name)
     check_voices(config, (entry.voice for entry in cast.entries), engine.check_voice)
     plan = plan_episode(script, cast, intro, config.lexicon)

@@ -253,7 +253,8 @@ def _loudness(report: str, source: str) -> Loudness:
 
 
 class Mp3Encoder:
-    """One ffmpeg process that reads mono float PCM on stdin and writes a CBR MP3 file.
+    """One ffmpeg process that reads mono PCM on stdin (float32, or `sample_format` as ffmpeg
+    names it: "s16le") and writes a CBR MP3 file.
 
     ffmpeg does the resampling (to `output_rate`) and libmp3lame the encoding, so the caller
     only ever holds the piece it is writing. The MP3 gets a Xing/LAME "Info" header (the
@@ -274,6 +275,7 @@ class Mp3Encoder:
         bitrate: str,
         what: str,
         measure: bool = False,
+        sample_format: str = "f32le",
     ) -> None:
         self.path = path
         self.what = what
@@ -303,7 +305,7 @@ class Mp3Encoder:
             "-hide_banner",
             "-loglevel",
             "error",
-            *("-f", "f32le", "-ar", str(input_rate), "-ac", "1", "-i", "pipe:0"),
+            *("-f", sample_format, "-ar", str(input_rate), "-ac", "1", "-i", "pipe:0"),
             *("-af", f"aresample={output_rate}", "-ac", "1"),
             *("-c:a", "libmp3lame", "-b:a", bitrate, "-map_metadata", "-1", "-y"),
             *output,
@@ -343,7 +345,7 @@ class Mp3Encoder:
             stream.close()  # the meter holds the pipe now; ours would keep it open
 
     def write(self, pcm: bytes | memoryview) -> None:
-        """Feed little-endian float32 samples; blocks while ffmpeg catches up."""
+        """Feed samples in the encoder's format; blocks while ffmpeg catches up."""
         stdin = self._process.stdin
         assert stdin is not None
         try:

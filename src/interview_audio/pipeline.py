@@ -397,6 +397,7 @@ def collect_sources(paths: Sequence[Path], output: Path) -> list[Path]:
     sorted, leaving out hidden entries and the output folder. Each file once."""
     found: list[Path] = []
     seen: set[Path] = set()
+    empty: list[Path] = []
     out = output.resolve()
     for path in paths:
         if path.is_dir():
@@ -406,9 +407,7 @@ def collect_sources(paths: Sequence[Path], output: Path) -> list[Path]:
                 if _is_article(candidate, path) and out not in candidate.resolve().parents
             ]
             if not inside:
-                log.warning(
-                    "No articles in %s: it holds no .txt, .md or %s files", path, SCRIPT_NAME
-                )
+                empty.append(path)
         else:
             inside = [path]
         for candidate in inside:
@@ -421,6 +420,8 @@ def collect_sources(paths: Sequence[Path], output: Path) -> list[Path]:
             f"No articles to render in {', '.join(str(p) for p in paths)}: give .txt or .md "
             f"articles, an edited {SCRIPT_NAME}, or folders that hold them."
         )
+    for path in empty:  # the others render; when nothing does, the error above says it once
+        log.warning("No articles in %s: it holds no .txt, .md or %s files", path, SCRIPT_NAME)
     return found
 
 

@@ -452,17 +452,49 @@ def _meta(page: _Page, first_label: int, fields: dict[str, str], name: str) -> M
         )
     if _PLACEHOLDER_TITLE.fullmatch(title.strip()):
         title = Path(name).stem
-    date = found.get("date", "")
-    iso = re.match(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})", date)
-    date = f"{int(iso.group(1)):04d}-{int(iso.group(2)):02d}-{int(iso.group(3)):02d}" if iso else ""
+    date, time = _date_and_time(found.get("date", ""))
     return Meta(
         title=title,
         author=clean_text(found.get("author", "")),
         date=date,
+        time=time,
         location=clean_text(found.get("location", "")),
         source_url=found.get("source_url", ""),
         cover_url=found.get("cover_url", ""),
     )
+
+
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+# What may follow the date: a time of day and maybe its zone (2025-03-18 20:30, 2025年3月18日
+# 20:30, 2024-05-01T10:00:00+08:00, … 20:30 UTC+8, … 20:30 北京时间).
+_TIME = re.compile(
+    r"(?:日\s*|\s*[T\s]\s*)(\d{1,2})\s*[:：]\s*(\d{2})(?:\s*[:：]\s*(\d{2}))?(?:\.\d+)?\s*"
+    r"(?:(Z)|(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?\b|(北京时间|Beijing Time))?",
+    re.IGNORECASE,
+)
+
+
+def _date_and_time(text: str) -> tuple[str, str]:
+    """The article's date (2025-03-18) and, when it gives one, its time with its zone if named
+    ("20:30", "20:30+08:00"); ("", "") when there is no date."""
+    date = _DATE.match(text)
+    if date is None:
+        return "", ""
+    day = f"{int(date.group(1)):04d}-{int(date.group(2)):02d}-{int(date.group(3)):02d}"
+    time = _TIME.match(text, date.end())
+    if time is None:
+        return day, ""
+    hour, minute, second, utc, sign, zone_hours, zone_minutes, beijing = time.groups()
+    if int(hour) > 23 or int(minute) > 59 or int(second or 0) > 59:
+        return day, ""
+    clock = f"{int(hour):02d}:{minute}" + (f":{second}" if second else "")
+    if utc:
+        clock += "+00:00"
+    elif sign and int(zone_hours) <= 14:
+        clock += f"{sign}{int(zone_hours):02d}:{zone_minutes or '00'}"
+    elif beijing:
+        clock += "+08:00"
+    return day, clock
 
 
 def _front_matter_meta(fields: dict[str, str]) -> dict[str, str]:

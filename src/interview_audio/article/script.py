@@ -39,6 +39,9 @@ class Meta:
     title: str
     author: str = ""
     date: str = ""
+    # The time of day when the article gives one, as ISO 8601 with the article's UTC offset
+    # if it names one: "20:30", "20:30:15", "20:30+08:00".
+    time: str = ""
     location: str = ""
     source_url: str = ""
     cover_url: str = ""
@@ -138,6 +141,7 @@ def to_dict(script: Script) -> dict[str, object]:
         "meta": {
             "author": script.meta.author,
             "date": script.meta.date,
+            "time": script.meta.time,
             "location": script.meta.location,
             "source_url": script.meta.source_url,
             "cover_url": script.meta.cover_url,
@@ -281,7 +285,7 @@ def script_from_yaml(root: yamlfile.Node) -> Script:
 
 
 _SCRIPT_KEYS = ("title", "meta", "speakers", "topics", "headings", "chapters", "turns")
-_META_FIELDS = ("author", "date", "location", "source_url", "cover_url")
+_META_FIELDS = ("author", "date", "time", "location", "source_url", "cover_url")
 
 
 def _nodes(fields: dict[str, yamlfile.Node], key: str) -> list[yamlfile.Node]:

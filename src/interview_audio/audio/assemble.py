@@ -41,6 +41,7 @@ from interview_audio.audio.layout import (
 from interview_audio.audio.levels import LineLevels, analyse
 from interview_audio.audio.loudness import Placed, episode_loudness
 from interview_audio.audio.mp3frames import cut, read_stream
+from interview_audio.display import clock
 from interview_audio.errors import RenderError
 from interview_audio.files import atomic_path
 from interview_audio.synthesis.queue import Segment
@@ -137,7 +138,7 @@ def assemble(
         "Assembled %d lines into %s: %s, %d chapters, %.1f LUFS, %.1f dBTP (%s)",
         len(segments),
         output,
-        _clock(result.duration),
+        clock(result.duration),
         len(result.chapters),
         encoded.loudness.integrated,
         encoded.loudness.true_peak,
@@ -273,8 +274,3 @@ def _remove_stale_chapters(folder: Path, keep: set[Path]) -> None:
                 log.warning("Could not remove the old chapter file %s (%s)", path, exc.strerror)
             else:
                 log.info("Removed the old chapter file %s", path.name)
-
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}:{rest:02d}"

@@ -30,8 +30,9 @@
 
   // ------------------------------------------------------------------ helpers
 
+  // Whole seconds as display.py's clock shows them: to the millisecond, then truncated.
   function clock(seconds) {
-    seconds = Math.max(0, Math.floor(seconds || 0));
+    seconds = Math.max(0, Math.floor(Math.round((seconds || 0) * 1000) / 1000));
     var h = Math.floor(seconds / 3600);
     var m = Math.floor((seconds % 3600) / 60);
     var s = seconds % 60;

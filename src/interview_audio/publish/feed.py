@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from interview_audio import __version__
+from interview_audio.display import whole_seconds
 from interview_audio.errors import InputError
 from interview_audio.files import atomic_path
 from interview_audio.publish.manifest import Manifest, find_episodes
@@ -204,7 +205,8 @@ def _description(manifest: Manifest) -> str:
 
 
 def _duration(seconds: float) -> str:
-    total = round(seconds)
+    """itunes:duration as H:MM:SS, whole seconds as every other place shows them."""
+    total = whole_seconds(seconds)
     return f"{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}"
 
 

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from interview_audio.display import clock, counted
 from interview_audio.files import write_text
 from interview_audio.publish.feed import FEED_NAME, FeedOptions, write_feed
 from interview_audio.publish.manifest import Manifest, find_episodes
-from interview_audio.publish.page import PAGE_NAME, chinese_date, clock, file_size, template
+from interview_audio.publish.page import PAGE_NAME, chinese_date, file_size, template
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def rebuild_library(output: Path, options: FeedOptions | None = None) -> Library
     feed = write_feed(output, options)
     episodes = find_episodes(output)
     page = write_library_page(output, episodes, options)
-    log.info("Rebuilt %s and %s (%d episodes)", feed, page, len(episodes))
+    log.info("Rebuilt %s and %s (%s)", feed, page, counted(len(episodes), "episode"))
     return Library(feed, page, len(episodes))
 
 
@@ -48,7 +49,7 @@ def write_library_page(
             "m": manifest,
             "href": quote(folder.name, safe="") + "/" + PAGE_NAME,
             "folder": quote(folder.name, safe=""),
-            "date": chinese_date(manifest.date) or manifest.published_at.strftime("%Y-%m-%d"),
+            "date": chinese_date(manifest.date or manifest.published_at.date().isoformat()),
             "length": clock(manifest.duration),
             "size": file_size(manifest.audio_bytes),
             "people": "、".join(person.name for person in manifest.speakers),

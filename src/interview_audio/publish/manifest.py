@@ -28,7 +28,7 @@ MANIFEST_NAME = "episode.json"
 MANIFEST_VERSION = 1
 AUDIO_NAME = "episode.mp3"
 LANGUAGE = "zh-cn"
-# Articles give a day, not a time: an episode is published at midnight, China time.
+# An article that gives a day and no time is published at midnight, China time.
 ARTICLE_TIMEZONE = timezone(timedelta(hours=8))
 _GUID_NAMESPACE = uuid.UUID("5c1c53a4-5b0e-4d3f-9a47-0d6f6a0e8b31")
 
@@ -95,6 +95,15 @@ class Manifest:
         return datetime.fromisoformat(self.published)
 
 
+def published_time(date: str, time: str = "") -> datetime:
+    """When the article was published: its date and time, in the zone it names, else this
+    machine's (the user's) zone; a date alone is midnight, China time."""
+    if not time:
+        return datetime.fromisoformat(date).replace(tzinfo=ARTICLE_TIMEZONE)
+    moment = datetime.fromisoformat(f"{date}T{time}")
+    return moment if moment.tzinfo is not None else moment.astimezone()
+
+
 def episode_guid(script: Script) -> str:
     """A stable id: the same article gives the same guid however often it is rendered."""
     meta = script.meta
@@ -116,7 +125,7 @@ def write_manifest(
     meta = script.meta
     previous = _previous(folder)
     if meta.date:
-        published = datetime.fromisoformat(meta.date).replace(tzinfo=ARTICLE_TIMEZONE)
+        published = published_time(meta.date, meta.time)
     elif previous is not None:
         published = previous.published_at
     else:

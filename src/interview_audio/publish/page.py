@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from interview_audio.display import clock
 from interview_audio.files import write_text
 from interview_audio.publish.captions import Paragraph
 from interview_audio.publish.manifest import Manifest
@@ -47,6 +48,18 @@ class PageSpeaker:
     light: str
     dark: str
 
+    @property
+    def shown(self) -> str:
+        """The name on the tag, without a leading role word its label says (主持人林晓: 林晓)."""
+        rest = self.name.removeprefix(self.role).lstrip(" ·:：")
+        return rest or self.name
+
+    @property
+    def label(self) -> str:
+        """The role beside the name, for every speaker alike; none when the name is only the
+        role word (主持人, 旁白)."""
+        return "" if self.name == self.role else self.role
+
 
 @dataclass(frozen=True)
 class PageTurn:
@@ -55,13 +68,6 @@ class PageTurn:
     speaker: PageSpeaker
     start: float
     paragraphs: tuple[Paragraph, ...]
-
-
-def clock(seconds: float) -> str:
-    """12:34 or 1:02:03, as players show times."""
-    minutes, secs = divmod(max(0, int(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def chinese_date(date: str) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from interview_audio.article.script import Role
+from interview_audio.display import counted
 from interview_audio.errors import (
     EngineError,
     EngineUnavailable,
@@ -225,13 +226,12 @@ class LineQueue:
         lines = sum(len(episode.lines) for episode in self._episodes)
         misses = sum(len(self._users[key]) for key in missing)
         log.info(
-            "%d of %d lines from the cache; synthesizing %d with %s on %d %s slot(s)",
+            "%d of %s from the cache; synthesizing %d with %s on %s",
             lines - misses,
-            lines,
+            counted(lines, "line"),
             misses,
             self._identity,
-            self._executor.slots,
-            self._executor.name,
+            counted(self._executor.slots, f"{self._executor.name} slot"),
         )
         if missing:
             self._schedule(missing)

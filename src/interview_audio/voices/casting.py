@@ -24,6 +24,7 @@ from interview_audio.voices.model import (
     voice_key,
     voice_label,
 )
+from interview_audio.voices.suggest import closest
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,38 @@ def stated_genders(script: Script, config: VoicesConfig) -> Script:
             speaker = replace(speaker, gender=entry.gender, gender_evidence=(said,))
         speakers.append(speaker)
     return replace(script, speakers=tuple(speakers))
+
+
+def stray_entries(script: Script, config: VoicesConfig) -> list[str]:
+    """A warning for each speakers: entry of voices.yaml that matches nobody in the script while
+    its name is close to a speaker's who has no entry (a typo such as 记者者 for 记者): that
+    speaker would silently get a default voice. Entries far from every name are for other
+    articles and say nothing."""
+    speakers = [s for s in script.speakers if s.role is not Role.NARRATOR]
+    names = {name_key(n): s.name for s in speakers for n in (s.name, *s.aliases)}
+    unpinned = {
+        name_key(n): s.name
+        for s in speakers
+        if config.speaker_entry(s.name, *s.aliases) is None
+        for n in (s.name, *s.aliases)
+    }
+    warnings = []
+    for entry in config.speakers:
+        if entry.keys & names.keys():
+            continue
+        close = {
+            unpinned[key]: None
+            for spelling in (entry.name, *entry.aliases)
+            for key in closest(name_key(spelling), unpinned)
+        }
+        if close:
+            meant = " or ".join(close)
+            warnings.append(
+                f"the speaker {entry.name!r} in {config.source} matches nobody in this article; "
+                f"did you mean {meant}? Until its name or an alias says so, {meant} gets a "
+                "default voice."
+            )
+    return warnings
 
 
 def cast_voices(script: Script, config: VoicesConfig, engine: str) -> Cast:

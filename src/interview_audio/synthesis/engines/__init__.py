@@ -17,6 +17,9 @@ from interview_audio.voices.kinds import check_engine_choice, engine_choices
 
 log = logging.getLogger(__name__)
 
+# Seconds "auto" waits for the Edge service to answer before it renders offline.
+EDGE_TIMEOUT = 3.0
+
 
 def engine_plugins() -> dict[str, EnginePlugin]:
     """Every registered engine's plugin by name, in the registry's order."""
@@ -51,16 +54,25 @@ class EngineSpec:
         return load_engine(self.name, dataclasses.replace(self.options, cpus=cpus))
 
 
-def select_engine(requested: str, options: EngineOptions) -> Engine:
+def _quiet(message: str) -> None:
+    """Say nothing: the default `status` of `select_engine`."""
+
+
+def select_engine(
+    requested: str, options: EngineOptions, status: Callable[[str], None] = _quiet
+) -> Engine:
     """Load the engine a render uses: the one asked for, or for "auto" Edge when it answers.
 
-    "auto" asks the Edge service once, up front, so a run never switches voices halfway. A forced
-    engine that cannot run is an error, not a silent fallback: the user asked for that sound.
+    "auto" asks the Edge service once, up front, so a run never switches voices halfway; an
+    engine named (not "auto") is loaded without asking. A forced engine that cannot run is an
+    error, not a silent fallback: the user asked for that sound. `status` hears what takes
+    time before it starts (asking Edge, loading an engine), for a command to show.
     """
     check_engine_choice(requested)
     choices = engine_choices()
     if requested != "auto":
         try:
+            status(f"Loading {requested}…")
             engine = load_engine(requested, options)
         except EngineUnavailable as exc:
             others = ", ".join(name for name in choices if name != requested)
@@ -70,9 +82,11 @@ def select_engine(requested: str, options: EngineOptions) -> Engine:
             ) from exc
         log.info("Engine: %s (asked for)", requested)
         return engine
+    status(f"Asking the Edge service whether it answers (up to {EDGE_TIMEOUT:g} s)…")
     online, why = _edge_reachable()
     if online:
         try:
+            status("Loading edge…")
             engine = load_engine("edge", options)
         except EngineUnavailable as exc:
             why = f"the Edge service answered but the engine cannot run: {exc}"
@@ -80,6 +94,7 @@ def select_engine(requested: str, options: EngineOptions) -> Engine:
             log.info("Engine: edge (auto: %s)", why)
             return engine
     try:
+        status("Loading kokoro…")
         engine = load_engine("kokoro", options)
     except EngineUnavailable as exc:
         raise EngineUnavailable(
@@ -92,7 +107,7 @@ def select_engine(requested: str, options: EngineOptions) -> Engine:
 
 def _edge_reachable() -> tuple[bool, str]:
     """Whether the Edge service answers within a few seconds, and the reason in words."""
-    timeout = 3.0
+    timeout = EDGE_TIMEOUT
     try:
         edge = importlib.import_module("interview_audio.synthesis.engines.edge.engine")
         reachable: Callable[..., bool] = edge.reachable

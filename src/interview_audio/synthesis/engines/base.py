@@ -61,6 +61,10 @@ class EngineOptions:
     # Engine-wide settings from voices.yaml by engine name (Kokoro's model files): each engine
     # reads its own with `settings_for`.
     engine_settings: tuple[tuple[str, object], ...] = ()
+    # Load now what the first line would otherwise load (a model session, a text front end):
+    # a preview speaks at once and says when it is loading; a render whose lines are all
+    # cached never needs them.
+    preload: bool = False
 
     def settings_for(self, engine: str) -> object | None:
         return next((value for name, value in self.engine_settings if name == engine), None)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
+from interview_audio.display import counted
 from interview_audio.errors import EngineError, ExecutorError, InterviewAudioError
 from interview_audio.synthesis.cache import Cache, CachedAudio
 from interview_audio.synthesis.engines.base import Engine, Speech
@@ -140,9 +141,9 @@ class RayExecutor:
             count = min(options.jobs or room, room)
             if options.jobs and options.jobs > room:
                 log.warning(
-                    "The Ray cluster has room for %d worker(s) of %d CPU(s); starting %d, not %d",
-                    room,
-                    options.ray.worker_cpus,
+                    "The Ray cluster has room for %s of %s; starting %d, not %d",
+                    counted(room, "worker"),
+                    counted(options.ray.worker_cpus, "CPU"),
                     room,
                     options.jobs,
                 )
@@ -170,11 +171,11 @@ class RayExecutor:
             raise
         shared = sum(info.shared_cache for info in infos)
         log.info(
-            "Ray: %d worker(s) on %s, %d writing the shared cache, %d line(s) at once",
-            count,
+            "Ray: %s on %s, %d writing the shared cache, %s at once",
+            counted(count, "worker"),
             ", ".join(sorted({info.host for info in infos})),
             shared,
-            sum(info.jobs for info in infos),
+            counted(sum(info.jobs for info in infos), "line"),
         )
         return cls(ray, workers, infos, store, marker, owns_ray)
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 from xml.sax.saxutils import escape
 
+from interview_audio.display import counted
 from interview_audio.errors import (
     EngineError,
     EngineUnavailable,
@@ -433,7 +434,7 @@ class EdgeEngine:
             )
             await asyncio.sleep(delay)
         raise SynthesisError(
-            f"The Edge TTS service failed {self._attempts} time(s) in a row "
+            f"The Edge TTS service failed {counted(self._attempts, 'time')} in a row "
             f"(last: {reason}). {hint}Check the network connection and try again later, "
             f"lower --jobs, or {OFFLINE_HINT}."
         )

@@ -139,6 +139,9 @@ class KokoroEngine:
             # with every line cached never waits for them.
             return chinese_frontend(model.zh_frontend, english)(text)
 
+        if options.preload:
+            model.session.get()
+            chinese_frontend(model.zh_frontend, english)
         return cls(model, Phonemizer(chinese, espeak, model.vocab), jobs, espeak.version)
 
     @property
