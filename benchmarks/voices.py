@@ -71,8 +71,9 @@ from interview_audio.article.parse import read_article
 from interview_audio.article.script import Role
 from interview_audio.episode import plan_episode, with_chapters
 from interview_audio.errors import InterviewAudioError
+from interview_audio.files import default_cache_dir
 from interview_audio.synthesis import transform as transform_module
-from interview_audio.synthesis.cache import Cache, cache_key, default_cache_dir
+from interview_audio.synthesis.cache import Cache, cache_key
 from interview_audio.synthesis.engines import load_engine
 from interview_audio.synthesis.engines.base import Engine, EngineOptions, Speech
 from interview_audio.synthesis.engines.kokoro.voice import KokoroVoice

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from interview_audio.files import CACHE_ENV_VAR
 from interview_audio.finish import RenderReport
 from interview_audio.pipeline import RenderOptions, render
 from interview_audio.publish.feed import FeedOptions
@@ -53,6 +54,20 @@ def _is_loopback(host: str) -> bool:
     if address is None:
         return host.casefold() in ("localhost", "localhost.")
     return address.is_loopback
+
+
+@pytest.fixture(autouse=True, scope="session")
+def own_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The suite's own cache folder (lines, the Edge voice list, ffmpeg checks), so a test that
+    names none never writes into the developer's: set for the commands tests run, too."""
+    folder = tmp_path_factory.mktemp("cache")
+    before = os.environ.get(CACHE_ENV_VAR)
+    os.environ[CACHE_ENV_VAR] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop(CACHE_ENV_VAR, None)
+    else:
+        os.environ[CACHE_ENV_VAR] = before
 
 
 @pytest.fixture(autouse=True)

@@ -14,9 +14,10 @@ import platformdirs
 import pytest
 
 from interview_audio.errors import EngineError, RenderError
-from interview_audio.files import TEMP_MARKER
+from interview_audio.files import CACHE_ENV_VAR as ENV_VAR
+from interview_audio.files import TEMP_MARKER, default_cache_dir
 from interview_audio.synthesis import cache as cache_module
-from interview_audio.synthesis.cache import ENV_VAR, Cache, cache_key, default_cache_dir
+from interview_audio.synthesis.cache import Cache, cache_key
 from interview_audio.synthesis.engines.base import Speech
 from interview_audio.synthesis.engines.edge.voice import EdgeVoice
 from interview_audio.synthesis.engines.espeak.voice import EspeakVoice

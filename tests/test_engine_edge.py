@@ -22,10 +22,10 @@ from edge_fake import FAULTS, FakeEdgeService, expected_duration, fake_edge_serv
 from edge_fake import VOICES as FAKE_VOICES
 from interview_audio.cli import app
 from interview_audio.errors import EngineUnavailable, SynthesisError, VoicesError
+from interview_audio.files import CACHE_ENV_VAR as CACHE_ENV
 from interview_audio.synthesis.engines import load_engine
 from interview_audio.synthesis.engines.base import EngineOptions, Speech
 from interview_audio.synthesis.engines.edge.engine import (
-    CACHE_ENV,
     VOICE_CACHE_FILE,
     EdgeEngine,
     chunk_text,

@@ -153,3 +153,31 @@ def test_a_render_with_the_distro_ffmpeg_meets_the_targets(
     measured = ffmpeg.measure_loudness(report.folder / "episode.mp3")
     assert measured.integrated == pytest.approx(-16.0, abs=1.0)
     assert measured.true_peak <= -1.0
+
+
+def counting(folder: Path, log: Path) -> Path:
+    """An `ffmpeg` that is the bundled one and notes each time it is run."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "ffmpeg"
+    script.write_text(f'#!/bin/sh\necho run >> "{log}"\nexec "{bundled()}" "$@"\n')
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return script
+
+
+def test_the_check_is_remembered_until_the_binary_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INTERVIEW_AUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    runs = tmp_path / "runs.log"
+    script = counting(tmp_path / "bin", runs)
+    monkeypatch.setenv(ffmpeg.ENV_VAR, str(script))
+    first = ffmpeg.check()
+    asked = len(runs.read_text().splitlines())
+    assert asked == len(ffmpeg.FEATURES) + 1
+    ffmpeg.check.cache_clear()  # as a new command would
+    assert ffmpeg.check() == first
+    assert len(runs.read_text().splitlines()) == asked  # answered from the cache folder
+    script.write_text(script.read_text() + "\n")  # another binary now, as after an upgrade
+    ffmpeg.check.cache_clear()
+    assert ffmpeg.check().version == first.version
+    assert len(runs.read_text().splitlines()) == 2 * asked

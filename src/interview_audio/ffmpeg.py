@@ -11,6 +11,7 @@ user named on purpose is an error that says what is missing.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import re
@@ -24,11 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from interview_audio.errors import RenderError
+from interview_audio.errors import InterviewAudioError, RenderError
+from interview_audio.files import atomic_path, default_cache_dir
 
 log = logging.getLogger(__name__)
 
 ENV_VAR = "INTERVIEW_AUDIO_FFMPEG"
+# What `probe` found, by binary, in the cache folder.
+CHECKS_FILE = "ffmpeg-checks.json"
 BUNDLED = "bundled"
 INSTALL_HINT = "install ffmpeg (e.g. `apt install ffmpeg`) or run `pip install imageio-ffmpeg`"
 CHOOSE_HINT = (
@@ -79,7 +83,55 @@ class FfmpegInfo:
 
 
 def probe(path: str, source: str) -> FfmpegInfo:
-    """Ask one binary its version and about each feature (in parallel: ~0.1 s in all)."""
+    """What one binary is and lacks: remembered in the cache folder by the binary's path, size
+    and modification time, else asked (its version and each feature, in parallel: 0.2 s quiet,
+    a second under load), so a command pays for the check once per ffmpeg, not every time."""
+    stamp = _stamp(path)
+    known = _remembered().get(stamp) if stamp else None
+    if isinstance(known, dict) and isinstance(known.get("version"), str):
+        missing = tuple(str(name) for name in known.get("missing", ()))
+        return FfmpegInfo(path, source, known["version"], missing)
+    info = _ask(path, source)
+    if stamp:
+        _remember(stamp, {"version": info.version, "missing": list(info.missing)})
+    return info
+
+
+def _stamp(path: str) -> str:
+    """The binary's identity for the remembered checks (the features it is asked about too, so
+    a new check is never answered by an old record); "" when it cannot be read."""
+    try:
+        real = os.path.realpath(path)
+        stat = os.stat(real)
+    except OSError:
+        return ""
+    asked = ",".join(feature.topic for feature in FEATURES)
+    return f"{real}|{stat.st_size}|{stat.st_mtime_ns}|{asked}"
+
+
+def _checks_file() -> Path:
+    return default_cache_dir() / CHECKS_FILE
+
+
+def _remembered() -> dict[str, object]:
+    try:
+        data = json.loads(_checks_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _remember(stamp: str, record: dict[str, object]) -> None:
+    records = {**_remembered(), stamp: record}
+    try:
+        with atomic_path(_checks_file()) as temp:
+            temp.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    except (OSError, InterviewAudioError) as exc:
+        log.debug("Could not remember the ffmpeg check (%s); it will be run again", exc)
+
+
+def _ask(path: str, source: str) -> FfmpegInfo:
+    """Ask one binary its version and about each feature, in parallel."""
 
     def ask(*args: str) -> str:
         try:

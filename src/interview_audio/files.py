@@ -19,6 +19,17 @@ from interview_audio.errors import InputError, RenderError
 log = logging.getLogger(__name__)
 
 TEMP_MARKER = ".part-"
+CACHE_ENV_VAR = "INTERVIEW_AUDIO_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    """The per-user cache directory, or `$INTERVIEW_AUDIO_CACHE_DIR` when it is set."""
+    import platformdirs
+
+    override = os.environ.get(CACHE_ENV_VAR, "").strip()
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_cache_dir("interview-audio"))
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ from interview_audio.choices import ChapterMethod, ExecutorKind, IntroMode, choo
 from interview_audio.episode import Episode, prepare_episode
 from interview_audio.errors import InputError, InterviewAudioError
 from interview_audio.ffmpeg import check as check_ffmpeg
-from interview_audio.files import check_writable
+from interview_audio.files import check_writable, default_cache_dir
 from interview_audio.finish import (
     FinishOptions,
     RenderReport,
@@ -35,7 +35,7 @@ from interview_audio.finish import (
 from interview_audio.publish.cover import Cover, episode_cover
 from interview_audio.publish.feed import FeedOptions, load_feed_options
 from interview_audio.publish.library import rebuild_library
-from interview_audio.synthesis.cache import Cache, default_cache_dir
+from interview_audio.synthesis.cache import Cache
 from interview_audio.synthesis.engines import EngineSpec, select_engine
 from interview_audio.synthesis.engines.base import Engine, EngineOptions
 from interview_audio.synthesis.executors import ExecutorOptions, RayOptions, open_executor

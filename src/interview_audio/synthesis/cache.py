@@ -25,30 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import platformdirs
-
 from interview_audio.errors import EngineError, RenderError
-from interview_audio.files import TEMP_MARKER, atomic_path
+from interview_audio.files import CACHE_ENV_VAR, TEMP_MARKER, atomic_path
 from interview_audio.synthesis.engines.base import SentenceTiming, Speech
 from interview_audio.synthesis.transform import transform_identity
 from interview_audio.voices.model import Voice
 
 log = logging.getLogger(__name__)
 
-ENV_VAR = "INTERVIEW_AUDIO_CACHE_DIR"
 # Layout version: part of every key and every sidecar, so a new layout never reads an old one.
 FORMAT = 1
 TEMP_MAX_AGE = 3600.0
 _LOCK_NAME = ".lock"
 _HEADER_SIZE = 44
-
-
-def default_cache_dir() -> Path:
-    """The per-user cache directory, or `$INTERVIEW_AUDIO_CACHE_DIR` when it is set."""
-    override = os.environ.get(ENV_VAR, "").strip()
-    if override:
-        return Path(override).expanduser()
-    return Path(platformdirs.user_cache_dir("interview-audio"))
 
 
 def cache_key(engine_identity: str, voice: Voice, speech_text: str) -> str:
@@ -152,7 +141,7 @@ class Cache:
         except OSError as exc:
             raise RenderError(
                 f"Cannot write to the audio cache at {self.root} ({exc}); free some disk space, "
-                f"fix the directory's permissions, or point {ENV_VAR} at another directory."
+                f"fix the directory's permissions, or point {CACHE_ENV_VAR} at another directory."
             ) from exc
         return entry
 

@@ -37,6 +37,7 @@ from interview_audio.errors import (
     SynthesisError,
     VoicesError,
 )
+from interview_audio.files import default_cache_dir
 from interview_audio.synthesis.engines.base import EngineOptions, SentenceTiming, Speech, VoiceInfo
 from interview_audio.synthesis.engines.edge.voice import EdgeVoice
 from interview_audio.voices.model import Voice
@@ -60,7 +61,6 @@ TRUNCATION_TOLERANCE = 0.05  # seconds (two MP3 frames) the audio may end before
 COVERAGE_FALLBACK = 0.9  # share of characters the boundaries must report if their text differs
 VOICE_CACHE_SECONDS = 24 * 3600
 VOICE_CACHE_FILE = "edge-voices.json"
-CACHE_ENV = "INTERVIEW_AUDIO_CACHE_DIR"
 RATE_OR_VOLUME = re.compile(r"^[+-]\d+%$")
 PITCH = re.compile(r"^[+-]\d+Hz$")
 OFFLINE_HINT = "use an offline engine (--engine kokoro or --engine espeak)"
@@ -262,14 +262,7 @@ def check_prosody(voice: EdgeVoice) -> None:
 
 def cache_dir(override: Path | None = None) -> Path:
     """Where the voice list is cached: the argument, $INTERVIEW_AUDIO_CACHE_DIR, or the user's."""
-    if override is not None:
-        return override
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("interview-audio"))
+    return override if override is not None else default_cache_dir()
 
 
 async def _fetch_voices(timeout: float) -> list[dict[str, Any]]:
