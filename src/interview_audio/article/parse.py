@@ -27,14 +27,22 @@ from interview_audio.article.furniture import (
     is_furniture,
     is_image,
 )
+from interview_audio.article.headings import MARKDOWN_HEADING as _HEADING
+from interview_audio.article.headings import NUMBER_ONLY as _NUMBER_ONLY
+from interview_audio.article.headings import (
+    bold_text,
+    heading_text,
+    reads_as_plain_title,
+    reads_as_title,
+    unheaded,
+)
 from interview_audio.article.labels import (
     LABEL_STYLES,
     QA_NAMES,
     Label,
-    bold_alone_text,
     candidate,
     confirm_speakers,
-    is_bold_alone,
+    looks_like_person,
     normalize_name,
     single_alone_labels,
 )
@@ -95,14 +103,13 @@ FURNITURE = "images, links, credits and promotions inside the dialogue"
 CARDS = "account cards"
 HIDDEN = "collapsed HTML, scripts and code"
 
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s*(.*?)\s*#*\s*$")
-_NUMBER_ONLY = re.compile(r"^(?:\d{1,3}|[一二三四五六七八九十]{1,3}|第.{1,3}[部章节])[.、)）:：]?$")
 _TOPIC_ITEM = re.compile(
     r"^\s*(?:\d{1,3}[.)、]\s*|[-*+•]\s+|[一二三四五六七八九十]{1,3}、\s*|[①-⑳]\s*)(?P<body>.+)$"
 )
 _TOPIC_BOLD = re.compile(r"^\*\*\s*(?P<title>[^*]+?)\s*[:：]?\s*\*\*\s*[:：]?\s*(?P<text>.*)$")
 _TOPIC_PLAIN = re.compile(r"^(?P<title>[^:：。]{2,40})[:：]\s*(?P<text>.+)$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]\s+|\d{1,3}[.)、]\s*|[①-⑳])")
+_PICTURE_END = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)[*\s]*$")
 _SENTENCE_END = re.compile(r"[。！？!?…”」』）)]$")
 _SUMMARY_HEADINGS = re.compile(
     r"内容导读|导读|划重点|本期要点|核心要点|要点|内容提要|提要|内容摘要|摘要|主要观点|核心观点|"
@@ -268,7 +275,7 @@ def _find_speakers(page: _Page, section: int | None, name: str) -> _Speakers:
     labels = [
         label
         for index, line in enumerate(page.lines)
-        if index not in page.skip and (label := candidate(index, line))
+        if index not in page.skip and (label := candidate(index, unheaded(line)))
     ]
     whos_who = _whos_who(labels)
     singles = single_alone_labels(labels) | _list_headings(page, labels) | set(whos_who)
@@ -587,6 +594,8 @@ class _Walk:
         self._block = ""
         self._block_lines: list[int] = []
         self._previous_blank = True
+        self._text_since_heading = False
+        self.speakers = set(speaker_of.values())
 
     def _flush(self) -> None:
         cleaned = clean_text(self._block)
@@ -601,9 +610,12 @@ class _Walk:
         self._block_lines = []
 
     def _add_heading(self, title: str) -> None:
-        title = clean_text(title).strip(":： ")
+        title = clean_text(title).lstrip(">").strip(":： ")
         if not title:
             return
+        if self._text_since_heading:  # the heading before had a text of its own, not a turn
+            self._pending.clear()
+            self._text_since_heading = False
         if self._pending and _NUMBER_ONLY.match(self._pending[-1]):
             self._pending[-1] = title
         else:
@@ -612,22 +624,6 @@ class _Walk:
     def _mark(self, index: int, fate: str) -> None:
         if not self.page.fate[index]:
             self.page.fate[index] = fate
-
-    def _aside(self, index: int) -> bool:
-        """A caption under a picture, or the second line of a promotion (`点击「在看」` /
-        `是对我们最大的鼓励`): a short line standing alone right after one of them."""
-        page = self.page
-        text = page.cleaned[index]
-        if len(text) > 30 or (index + 1 < len(page.lines) and page.lines[index + 1].strip()):
-            return False
-        before = index - 1
-        while before >= 0 and not page.lines[before].strip():
-            before -= 1
-        if before < 0 or before == index - 1 and not is_image(page.lines[before]):
-            return False
-        if _SENTENCE_END.search(text) and not re.match(r"^(?:图|△|▲|↑|上图|下图)", text):
-            return False
-        return is_image(page.lines[before]) or bool(PROMO.search(page.cleaned[before]))
 
     def _take(self, index: int) -> bool:
         """Take one line into the walk; False when the dialogue ends at it."""
@@ -638,14 +634,17 @@ class _Walk:
             self._flush()
             self._previous_blank = True
             return True
-        heading = _HEADING.match(raw)
-        if heading and heading.group(2):
-            return self._markdown_heading(index, heading.group(2))
         label = self.by_line.get(index)
         if label:
             self._start_turn(index, label)
             return True
         cleaned = page.cleaned[index]
+        title = heading_text(raw)
+        if title and reads_as_title(clean_text(title)):
+            return self._markdown_heading(index, title)
+        if title:  # a heading that holds a paragraph: speech
+            raw, stripped = title, title.strip()
+            cleaned = clean_text(title)
         if is_end_mark(cleaned):
             self._flush()
             self.end = index
@@ -688,19 +687,16 @@ class _Walk:
             self._flush()  # credits after the last turn: the article's footer begins
             self.end = index
             return False
-        if kind or self._aside(index):
+        title = _section_title(self.page, index, self.by_line, self.speakers)
+        if title and self._previous_blank:  # even right under a picture: not its caption
+            self._flush()
+            self._add_heading(title)
+            self._mark(index, "heading")
+            return True
+        if kind or _is_aside(self.page, index):
             self._flush()
             self._mark(index, FURNITURE)
             self._previous_blank = True
-            return True
-        if (
-            is_bold_alone(stripped)
-            and self._previous_blank
-            and _is_heading_line(self.page, index, self.by_line)
-        ):
-            self._flush()
-            self._add_heading(bold_alone_text(stripped))
-            self._mark(index, "heading")
             return True
         if (
             self._block
@@ -712,12 +708,16 @@ class _Walk:
         self._block_lines.append(index)
         self._mark(index, "dialogue")
         self._previous_blank = False
+        self._text_since_heading = bool(self._pending)
         return True
 
     def run(self, first_label: int) -> list[tuple[str, list[str]]]:
         lines, page = self.page.lines, self.page
         start = first_label
-        while start > 0 and (not lines[start - 1].strip() or _opening_heading(lines[start - 1])):
+        while start > 0 and (
+            not lines[start - 1].strip()
+            or _opening_heading(page, start - 1, self.by_line, self.speakers)
+        ):
             start -= 1
         self._previous_blank = True
         for index in range(start, len(lines)):
@@ -787,33 +787,126 @@ def _drop_tail_furniture(
     del starts[len(paragraphs) :]
 
 
-def _opening_heading(line: str) -> bool:
-    """A section heading just above the first label opens the first chapter; the summary's
-    and the dialogue's own headings (内容导读, 访谈全文) do not."""
-    heading = _HEADING.match(line)
-    if not heading or len(heading.group(1)) < 2:
-        return False
-    title = heading.group(2)
+def _opening_heading(
+    page: _Page, index: int, by_line: dict[int, Label], speakers: set[str]
+) -> bool:
+    """A section heading just above the first label opens the first chapter (and so do an empty
+    `####` or a stray `****` beside it); the summary's and the dialogue's own headings
+    (内容导读, 访谈全文, 以下为对话) do not."""
+    line = page.lines[index]
+    text = heading_text(line)
+    if text is not None:
+        title = clean_text(text)
+        if not title:
+            return True
+        if line.lstrip().startswith("#") and not line.lstrip().startswith("##"):
+            return False  # a `#` heading before the dialogue is a title
+        if not reads_as_title(title):
+            return False
+    elif furniture_kind(line, page.cleaned[index]) in ("symbols", "separator"):
+        return True
+    else:
+        title = _section_title(page, index, by_line, speakers)
+        if not title:
+            return False
     return not (_SUMMARY_HEADINGS.search(title) or _DIALOGUE_HEADINGS.search(title))
 
 
-def _is_heading_line(page: _Page, index: int, by_line: dict[int, Label]) -> bool:
-    """A bold line alone is a heading when it stands as its own block and a label or another
-    heading follows; otherwise it is emphasis inside a paragraph (the seed's `**…**\\n。`)."""
-    lines = page.lines
-    text = page.cleaned[index]
-    if not text or _SENTENCE_END.search(text) and not _NUMBER_ONLY.match(text):
-        return False
-    following = next((i for i in range(index + 1, len(lines)) if lines[i].strip()), None)
+def _section_title(page: _Page, index: int, by_line: dict[int, Label], speakers: set[str]) -> str:
+    """The title a line gives when it is a section heading: a bold line that reads as a title,
+    or a short plain phrase between two turns, followed by a turn or another heading line
+    (a pull quote is followed by more of its turn). "" when the line is not one."""
+    raw = page.lines[index]
+    if furniture_kind(raw, page.cleaned[index]):
+        return ""
+    text = bold_text(raw)
+    if text:
+        if not reads_as_title(text) or _names_someone(raw, speakers):
+            return ""
+    elif _plain_heading(page, index, by_line):
+        text = page.cleaned[index]
+    else:
+        return ""
+    following = _next_content(page, index)
     if following is None:
-        return False
-    if following == index + 1 and not is_bold_alone(lines[following]):
-        return False
-    return (
-        following in by_line
-        or is_bold_alone(lines[following])
-        or bool(_HEADING.match(lines[following]))
+        return ""
+    after = page.lines[following]
+    if following in by_line or heading_text(after) is not None:
+        return text
+    return text if reads_as_title(bold_text(after)) else ""
+
+
+def _names_someone(raw: str, speakers: set[str]) -> bool:
+    """`**A：Geoffrey Hinton**`, `**陳：陳美齡**`: a who's-who line, not a title."""
+    label = candidate(0, raw)
+    return label is not None and (
+        label.name in speakers or label.name in QA_NAMES or looks_like_person(label.name)
     )
+
+
+def _plain_heading(page: _Page, index: int, by_line: dict[int, Label]) -> bool:
+    """A short plain phrase alone between paragraphs, after a finished sentence of a turn, a
+    heading or a caption; never right under a picture (that is its caption) or a label (that
+    is a short answer)."""
+    lines = page.lines
+    if (
+        not reads_as_plain_title(page.cleaned[index])
+        or heading_text(lines[index]) is not None
+        or "![" in lines[index]  # the words beside a picture are its caption
+    ):
+        return False
+    if index + 1 < len(lines) and lines[index + 1].strip():
+        return False
+    before = _previous_content(page, index)
+    if (
+        before is None
+        or before == index - 1
+        or before in by_line
+        or _ends_in_picture(lines[before])
+    ):
+        return False
+    return bool(
+        _SENTENCE_END.search(page.cleaned[before])
+        or heading_text(lines[before]) is not None
+        or _is_aside(page, before)
+    )
+
+
+def _previous_content(page: _Page, index: int) -> int | None:
+    return next((i for i in range(index - 1, -1, -1) if page.lines[i].strip()), None)
+
+
+def _next_content(page: _Page, index: int) -> int | None:
+    """The next line with words on it (pictures, rules and stray marks skipped)."""
+    for following in range(index + 1, len(page.lines)):
+        line = page.lines[following]
+        if line.strip() and not (
+            is_image(line)
+            or furniture_kind(line, page.cleaned[following]) in ("symbols", "separator")
+        ):
+            return following
+    return None
+
+
+def _is_aside(page: _Page, index: int) -> bool:
+    """A caption under a picture, or the second line of a promotion (`点击「在看」` /
+    `是对我们最大的鼓励`): a short line standing alone right after one of them."""
+    text = page.cleaned[index]
+    if len(text) > 30 or (index + 1 < len(page.lines) and page.lines[index + 1].strip()):
+        return False
+    before = index - 1
+    while before >= 0 and not page.lines[before].strip():
+        before -= 1
+    if before < 0 or before == index - 1 and not is_image(page.lines[before]):
+        return False
+    if _SENTENCE_END.search(text) and not re.match(r"^(?:图|△|▲|↑|上图|下图)", text):
+        return False
+    return _ends_in_picture(page.lines[before]) or bool(PROMO.search(page.cleaned[before]))
+
+
+def _ends_in_picture(line: str) -> bool:
+    """A picture alone, or one glued to the end of a paragraph (`…一个整体。**![](…)`)."""
+    return is_image(line) or bool(_PICTURE_END.search(line))
 
 
 def _left_out(page: _Page) -> tuple[LeftOut, ...]:
