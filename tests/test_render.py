@@ -329,7 +329,8 @@ def test_intro_modes() -> None:
     short = intro_paragraphs(script, "short")
     assert short[0].startswith("对话独立游戏开发者")
     assert "慢速播客实验室" in short[1] and "2025年3月18日" in short[1]
-    assert "第一，从辞职到立项" in short[2] and "Godot" not in short[2]
+    assert short[2] == "本文整理自一期线下沙龙的现场对话，嘉宾是独立游戏《灯塔守望者》的两位开发者。"
+    assert "第一，从辞职到立项" in short[3] and "Godot" not in short[3]
     full = intro_paragraphs(script, "full")
     assert any("Godot" in paragraph for paragraph in full)
     assert intro_paragraphs(script, "none") == []

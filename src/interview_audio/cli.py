@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from interview_audio import __version__
+from interview_audio.article.intro import brief
 from interview_audio.article.parse import Article, read_source
 from interview_audio.article.script import Script, dump_yaml, to_dict
 from interview_audio.article.speakable import Unspeakable, check_script
@@ -239,6 +240,13 @@ def _print_script(script: Script) -> None:
         ):
             if evidence:
                 typer.echo(f"      {what + ':':<8}{'; '.join(evidence)}")
+    if script.intro:
+        size = sum(len(paragraph) for paragraph in script.intro)
+        short = " ".join(brief(script))
+        typer.echo(
+            f"Introduction: {len(script.intro)} paragraphs, {size} characters (--intro full)"
+        )
+        typer.echo(f"  --intro short: {short if len(short) <= 60 else short[:60] + '…'}")
     if script.topics:
         typer.echo("Topics:")
         for number, topic in enumerate(script.topics, 1):
@@ -392,7 +400,11 @@ def render_command(
     chapters: ChaptersOpt = ChapterMethod.AUTO,
     intro: Annotated[
         IntroMode,
-        typer.Option("--intro", help="Narrator's opening: short (topics), full or none."),
+        typer.Option(
+            "--intro",
+            help="Narrator's opening: short (who is talking, the topics), full (the whole "
+            "introduction, the topics with their summaries) or none.",
+        ),
     ] = IntroMode.SHORT,
     split: Annotated[
         bool, typer.Option("--split/--no-split", help="Also write one MP3 per chapter.")

@@ -36,6 +36,7 @@ from interview_audio.article.headings import (
     reads_as_title,
     unheaded,
 )
+from interview_audio.article.intro import editorial_intro
 from interview_audio.article.labels import (
     LABEL_STYLES,
     QA_NAMES,
@@ -95,7 +96,8 @@ class Article:
 
 
 # Fates of lines that are reported when left out, in the order `script` lists them.
-INTRO = "before the dialogue (editorial intro, captions, bylines)"
+INTRO = "before the dialogue (captions, bylines, credits, headings)"
+INTRODUCTION = "introduction"  # read by the narrator
 AFTER = "after the dialogue (credits, end marks, related articles)"
 TRANSLATION = "translation section (use --keep-translation to voice it)"
 ENGLISH = "English paragraphs beside the Chinese (use --keep-translation to voice them)"
@@ -172,6 +174,7 @@ class _Page:
     cleaned: list[str]
     fate: list[str]
     skip: set[int]  # lines that can never be labels or dialogue
+    source: list[str] = field(default_factory=list)  # the lines before HTML became text
 
     def content(self, index: int) -> bool:
         return bool(self.lines[index].strip()) and index not in self.skip
@@ -199,6 +202,19 @@ def parse(text: str, name: str = "input", keep_translation: bool = False) -> Art
         [(QA_NAMES.get(s, s), p) for s, p in turns], _clues(found, walk, turns, intro, meta)
     )
     roles = {speaker.name: speaker.role for speaker in speakers}
+    for index in topic_lines:
+        page.fate[index] = "topics"
+    for index in range(first_label):
+        if page.content(index) and not page.fate[index] and page.cleaned[index]:
+            page.fate[index] = INTRO
+    introduction, read = editorial_intro(
+        page.lines,
+        page.source,
+        [i for i in range(first_label) if page.fate[i] == INTRO],
+        meta.title,
+    )
+    for index in read:
+        page.fate[index] = INTRODUCTION
     script = Script(
         meta=meta,
         speakers=speakers,
@@ -207,14 +223,19 @@ def parse(text: str, name: str = "input", keep_translation: bool = False) -> Art
         ),
         topics=topics,
         headings=tuple(walk.headings),
+        intro=introduction,
     )
-    for index in topic_lines:
-        page.fate[index] = "topics"
-    for index in range(first_label):
-        if page.content(index) and not page.fate[index] and page.cleaned[index]:
-            page.fate[index] = INTRO
-    narrated = ["the title"] + ([f"{len(topics)} summary topics"] if topics else [])
+    narrated = ["the title"]
+    if introduction:
+        where = f"lines {read[0] + 1}-{read[-1] + 1}"
+        narrated.append(f"the introduction ({_paragraphs(len(introduction))}, {where})")
+    if topics:
+        narrated.append(f"{len(topics)} summary topics")
     return Article(script, tuple(narrated), _left_out(page))
+
+
+def _paragraphs(count: int) -> str:
+    return "1 paragraph" if count == 1 else f"{count} paragraphs"
 
 
 def _read_page(text: str) -> tuple[_Page, dict[str, str]]:
@@ -229,7 +250,7 @@ def _read_page(text: str) -> tuple[_Page, dict[str, str]]:
         raw[index] = ""
     blocks = normalize_blocks(raw)
     lines = blocks.lines
-    page = _Page(lines, [clean_text(line) for line in lines], [""] * len(lines), set())
+    page = _Page(lines, [clean_text(line) for line in lines], [""] * len(lines), set(), raw)
     for index in blocks.hidden | blocks.code:
         page.fate[index] = HIDDEN
     for index in account_cards(lines, page.cleaned):
