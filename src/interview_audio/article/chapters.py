@@ -682,13 +682,12 @@ def _trim_clause(clause: str) -> str:
     clause = clause.strip()
     while clause != previous:
         previous = clause
-        cuts = boundaries(clause)
         opener = _TITLE_FILLERS.match(clause)
-        if opener and opener.end() in cuts:
+        if opener and opener.end() in boundaries(clause):
             clause = clause[opener.end() :].strip()
             continue
         ending = _END_PARTICLES.search(clause)
-        if ending and ending.start() in cuts:
+        if ending and ending.start() in boundaries(clause):
             clause = clause[: ending.start()].strip()
     return clause
 
@@ -697,6 +696,10 @@ def _shorten(clause: str, keywords: dict[str, float]) -> str:
     """A clause as a title of at most TITLE_MAX_CHARS, made of whole words: the run of words
     that carries the most key words (the question's topic, not its first characters), not
     starting or ending on a particle (…的缩放定律 → 人工智能的缩放定律…)."""
+    if len(clause) <= TITLE_MAX_CHARS and not (
+        clause[:1] in _LOOSE_START or clause[-1:] in _LOOSE_END
+    ):
+        return clause  # whole, as the question says it: no segmenter needed
     pieces = words(clause)
     while len(pieces) > 1 and pieces[0] in _LOOSE_START:
         pieces.pop(0)
