@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from interview_audio.article.furniture import furniture_kind, is_image
+from interview_audio.article.furniture import ends_in_picture, furniture_kind
 from interview_audio.article.headings import heading_text
 from interview_audio.article.markup import clean_text, is_latin_prose
 from interview_audio.article.script import Script, name_key
@@ -40,7 +40,6 @@ _BYLINE = re.compile(
     r"(?:^|[\s|｜丨/／])(?:文|图|作者|主笔|撰文|采写|采访|访谈|记者|編輯|编辑|责编|策划|出品|整理|"
     r"口述|翻译|编译|摄影|视觉|嘉宾|主持|受访者)\s*[丨｜|/／:：]"
 )
-_PICTURE_END = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)[*\s]*$")
 # What is left where a link was: `原始内容参考：https://…` → `原始内容参考：`.
 _DANGLING = re.compile(r"(?<=[。！？!?])[^。！？!?]{1,12}[:：]$")
 # An editor's note after the last sentence: `（为了方便阅读，作者进行了文本优化）`.
@@ -119,7 +118,7 @@ def _is_caption(lines: Sequence[str], index: int, text: str) -> bool:
     before = next((i for i in range(index - 1, -1, -1) if lines[i].strip()), None)
     return (
         before is not None
-        and (is_image(lines[before]) or bool(_PICTURE_END.search(lines[before])))
+        and ends_in_picture(lines[before])
         and len(text) <= CAPTION_CHARS
         and len(_SENTENCES.findall(text)) <= 1
     )

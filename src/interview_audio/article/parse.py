@@ -22,6 +22,7 @@ from interview_audio.article.furniture import (
     END_HEADINGS,
     PROMO,
     account_cards,
+    ends_in_picture,
     furniture_kind,
     is_end_mark,
     is_furniture,
@@ -111,7 +112,6 @@ _TOPIC_ITEM = re.compile(
 _TOPIC_BOLD = re.compile(r"^\*\*\s*(?P<title>[^*]+?)\s*[:：]?\s*\*\*\s*[:：]?\s*(?P<text>.*)$")
 _TOPIC_PLAIN = re.compile(r"^(?P<title>[^:：。]{2,40})[:：]\s*(?P<text>.+)$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]\s+|\d{1,3}[.)、]\s*|[①-⑳])")
-_PICTURE_END = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)[*\s]*$")
 _SENTENCE_END = re.compile(r"[。！？!?…”」』）)]$")
 _SUMMARY_HEADINGS = re.compile(
     r"内容导读|导读|划重点|本期要点|核心要点|要点|内容提要|提要|内容摘要|摘要|主要观点|核心观点|"
@@ -879,12 +879,7 @@ def _plain_heading(page: _Page, index: int, by_line: dict[int, Label]) -> bool:
     if index + 1 < len(lines) and lines[index + 1].strip():
         return False
     before = _previous_content(page, index)
-    if (
-        before is None
-        or before == index - 1
-        or before in by_line
-        or _ends_in_picture(lines[before])
-    ):
+    if before is None or before == index - 1 or before in by_line or ends_in_picture(lines[before]):
         return False
     return bool(
         _SENTENCE_END.search(page.cleaned[before])
@@ -922,12 +917,7 @@ def _is_aside(page: _Page, index: int) -> bool:
         return False
     if _SENTENCE_END.search(text) and not re.match(r"^(?:图|△|▲|↑|上图|下图)", text):
         return False
-    return _ends_in_picture(page.lines[before]) or bool(PROMO.search(page.cleaned[before]))
-
-
-def _ends_in_picture(line: str) -> bool:
-    """A picture alone, or one glued to the end of a paragraph (`…一个整体。**![](…)`)."""
-    return is_image(line) or bool(_PICTURE_END.search(line))
+    return ends_in_picture(page.lines[before]) or bool(PROMO.search(page.cleaned[before]))
 
 
 def _left_out(page: _Page) -> tuple[LeftOut, ...]:
