@@ -3,7 +3,7 @@
 Run: PYTHONPATH=src python benchmarks/chapters_seed.py [method] [path]
 Times are wall-clock seconds in a fresh process: importing the chapter module, parsing the
 article (for reference), and finding the chapters. The target is under a second for the
-chapter stage; jieba is not loaded on the summary path (the script says if it was).
+chapter stage without jieba; a chapter titled from its question loads it (the script says so).
 """
 
 from __future__ import annotations

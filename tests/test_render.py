@@ -107,7 +107,8 @@ def test_files_and_format(rendered: tuple[RenderReport, Path]) -> None:
     assert not list(report.folder.rglob(".*part-*")), "temporary files left behind"
     info = MP3(report.folder / "episode.mp3").info
     assert info.channels == 1 and info.sample_rate == 44100 and info.bitrate == 96000
-    assert report.plan.lines == 19 and report.plan.new == 19
+    # The narrator's opening reads the sample's one-line introduction too.
+    assert report.plan.lines == 20 and report.plan.new == 20
 
 
 def test_chapters_agree_between_mutagen_and_ffmpeg(rendered: tuple[RenderReport, Path]) -> None:
@@ -244,7 +245,7 @@ def test_second_run_synthesizes_nothing(rendered: tuple[RenderReport, Path]) -> 
     _, tmp = rendered
     recorder = Recorder()
     again = render(SAMPLE, _options(tmp), recorder)
-    assert again.plan.cached == again.plan.lines == 19
+    assert again.plan.cached == again.plan.lines == 20
     assert again.plan.new == 0
 
 
@@ -280,13 +281,13 @@ def test_interrupted_render_resumes(tmp_path: Path) -> None:
     resumed = Recorder()
     report = render(SAMPLE, _options(tmp_path), resumed)
     assert resumed.plan is not None and resumed.plan.cached >= 6
-    assert resumed.plan.new == 19 - resumed.plan.cached
+    assert resumed.plan.new == 20 - resumed.plan.cached
     assert (report.folder / "episode.mp3").exists()
 
 
 def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     report = render(SAMPLE, _options(tmp_path, dry_run=True))
-    assert report.plan.lines == 19 and report.plan.new == 19
+    assert report.plan.lines == 20 and report.plan.new == 20
     assert not (tmp_path / "out").exists()
     # The chapter plan with estimated starts: the narrator's opening, then the four topics.
     assert [title for title, _ in report.outline] == [
@@ -329,7 +330,10 @@ def test_intro_modes() -> None:
     short = intro_paragraphs(script, "short")
     assert short[0].startswith("对话独立游戏开发者")
     assert "慢速播客实验室" in short[1] and "2025年3月18日" in short[1]
-    assert "第一，从辞职到立项" in short[2] and "Godot" not in short[2]
+    assert (
+        short[2] == "本文整理自一期线下沙龙的现场对话，嘉宾是独立游戏《灯塔守望者》的两位开发者。"
+    )
+    assert "第一，从辞职到立项" in short[3] and "Godot" not in short[3]
     full = intro_paragraphs(script, "full")
     assert any("Godot" in paragraph for paragraph in full)
     assert intro_paragraphs(script, "none") == []
@@ -363,7 +367,7 @@ def test_cli_render_dry_run_and_inspect(
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "19 lines" in result.output and "Dry run" in result.output
+    assert "20 lines" in result.output and "Dry run" in result.output
     assert "Chapters (estimated, about" in result.output and "从辞职到立项" in result.output
     report, _ = rendered
     result = runner.invoke(app, ["inspect", str(report.folder / "episode.mp3")])

@@ -206,6 +206,7 @@ def test_a_script_without_evidence_is_still_a_script() -> None:
         script.turns,
         script.topics,
         script.headings,
+        intro=script.intro,
     )
     assert bare == script
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from interview_audio import words
 from interview_audio.errors import EngineUnavailable, InterviewAudioError
-from interview_audio.synthesis import sentences
 from interview_audio.synthesis.reading import apply_lexicon, to_speech
 from interview_audio.synthesis.sentences import split_sentences
 
@@ -225,13 +225,13 @@ def test_split_sentences_rejects_a_useless_limit() -> None:
 
 
 def test_missing_jieba_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
-    sentences.load_jieba.cache_clear()
+    words.load_jieba.cache_clear()
     monkeypatch.setitem(sys.modules, "jieba", None)
     try:
         with pytest.raises(EngineUnavailable, match="pip install jieba"):
             split_sentences("人工智能发展公司技术非常重要", 6)
     finally:
-        sentences.load_jieba.cache_clear()
+        words.load_jieba.cache_clear()
 
 
 def test_jieba_is_imported_lazily_and_quietly() -> None:

@@ -25,8 +25,9 @@ class ChapterMethod(StrEnum):
 
 
 class IntroMode(StrEnum):
-    """What the narrator says before the conversation: title, source and the topics in one line
-    each (short), the topics with their summaries (full), or nothing."""
+    """What the narrator says before the conversation: title, source, a brief of the article's
+    introduction (who is talking) and the topics in one line each (short), all of the
+    introduction and the topics with their summaries (full), or nothing."""
 
     SHORT = "short"
     FULL = "full"

@@ -244,6 +244,15 @@ def _print_script(script: Script) -> None:
         ):
             if evidence:
                 typer.echo(f"      {what + ':':<8}{'; '.join(evidence)}")
+    if script.intro:
+        from interview_audio.article.intro import brief
+
+        size = sum(len(paragraph) for paragraph in script.intro)
+        short = " ".join(brief(script))
+        typer.echo(
+            f"Introduction: {len(script.intro)} paragraphs, {size} characters (--intro full)"
+        )
+        typer.echo(f"  --intro short: {short if len(short) <= 60 else short[:60] + '…'}")
     if script.topics:
         typer.echo("Topics:")
         for number, topic in enumerate(script.topics, 1):
@@ -398,7 +407,11 @@ def render_command(
     chapters: ChaptersOpt = ChapterMethod.AUTO,
     intro: Annotated[
         IntroMode,
-        typer.Option("--intro", help="Narrator's opening: short (topics), full or none."),
+        typer.Option(
+            "--intro",
+            help="Narrator's opening: short (who is talking, the topics), full (the whole "
+            "introduction, the topics with their summaries) or none.",
+        ),
     ] = IntroMode.SHORT,
     split: Annotated[
         bool, typer.Option("--split/--no-split", help="Also write one MP3 per chapter.")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from interview_audio.article.chapters import find_chapters
+from interview_audio.article.intro import brief
 from interview_audio.article.parse import read_script
 from interview_audio.article.script import Role, Script
 from interview_audio.article.speakable import check_script
@@ -34,7 +35,9 @@ _NUMERALS = "一二三四五六七八九十"
 
 
 def intro_paragraphs(script: Script, mode: IntroMode | str) -> list[str]:
-    """What the narrator says before the conversation: title, source, date and topics."""
+    """What the narrator says before the conversation: title, source, date and speakers, the
+    article's introduction (all of it in full, a brief in short: `intro.brief`), and the
+    topics."""
     mode = choose(IntroMode, mode, "intro")
     if mode is IntroMode.NONE:
         return []
@@ -49,6 +52,7 @@ def intro_paragraphs(script: Script, mode: IntroMode | str) -> list[str]:
     names = "、".join(s.name for s in script.speakers)
     source.append(f"对话者：{names}")
     paragraphs.append("，".join(source) + "。")
+    paragraphs.extend(script.intro if mode is IntroMode.FULL else brief(script))
     if script.topics:
         if mode is IntroMode.SHORT:
             items = "；".join(

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 from interview_audio.article.script import Chapter, Heading, Role, Script
 from interview_audio.choices import ChapterMethod, choose
-from interview_audio.errors import EngineUnavailable, InputError, ScriptError
+from interview_audio.errors import InputError, ScriptError
+from interview_audio.words import boundaries, simplified, words
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,9 @@ SHIFT_MIN_EXCHANGES = 2
 TITLE_MAX_CHARS = 16
 TITLE_MIN_CHARS = 4
 QUESTION_PREFERENCE = 1.5
+# A title cut from a long clause prefers the clause's end: a Chinese phrase ends on its head
+# (…对华为的影响, …经常发生的常态), while its first characters are often still the lead-in.
+HEAD_PREFERENCE = 1.5
 CUT_PENALTY = 0.5
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -102,6 +106,16 @@ _STOP_LATIN = frozenset(
 # A title cut out of a clause neither starts nor ends on these.
 _LOOSE_START = frozenset("的地得了着过和与及或而也都就还是在把被对从向给让")
 _LOOSE_END = frozenset("的地得和与及或而在把被对从向给让很最更")
+# Words that need what follows them (一个…, 什么样的…): a title does not end on one; and words
+# that close what came before them (…方面, …以后): a title does not start with one.
+_OPEN_WORDS = frozenset(
+    ["一个", "一些", "这个", "那个", "这些", "那些", "这种", "那种", "什么样", "怎样", "哪些"]
+    + ["每个", "各种", "有"]
+)
+_CLOSE_WORDS = frozenset(
+    ["方面", "时候", "以后", "之后", "以前", "之前", "以来", "当中", "其中", "上", "中", "里"]
+)
+_END_PARTICLES = re.compile(r"(?:的话|吗|呢|吧|啊|呀|嘛|方面|的时候|时)$")
 # Openers that carry no subject, trimmed from the front of a question used as a title.
 _TITLE_FILLERS = re.compile(
     r"^(?:好的|好吧|那么|所以|但是|然后|而且|另外|接下来|最后|顺便问一下|顺便说一句|请问|"
@@ -202,7 +216,8 @@ def clean_title(text: str) -> str:
     ):
         return ""
     title = re.sub(
-        r"^(?:第?[0-9０-９]{1,3}(?:[、.．:：)）]\s*|\s+)|[一二三四五六七八九十]{1,3}[、.．:：]\s*"
+        r"^(?:[(（]?\d{1,2}:\d{2}(?::\d{2})?[)）]?\s*|0\d(?=[\u3400-\u9fff])"
+        r"|第?[0-9０-９]{1,3}(?:[、.．:：)）]\s*|\s+)|[一二三四五六七八九十]{1,3}[、.．:：]\s*"
         r"|[(（][0-9一二三四五六七八九十]{1,3}[)）]\s*|part\s*\d+[.:：]?\s*)",
         "",
         title,
@@ -661,49 +676,70 @@ def _question_title(script: Script, span: range, keywords: dict[str, float]) -> 
 
 
 def _trim_clause(clause: str) -> str:
-    """Drop openers and end particles that carry no subject (所以…, …吗)."""
+    """Drop openers and end particles that carry no subject (所以…, …吗), each only where it is
+    a word of its own: 当 of 当然 and 时 of 同时 stay."""
     previous = None
     clause = clause.strip()
     while clause != previous:
         previous = clause
-        clause = _TITLE_FILLERS.sub("", clause).strip()
-        clause = re.sub(r"(?:的话|吗|呢|吧|啊|呀|嘛|方面|的时候|时)$", "", clause).strip()
+        opener = _TITLE_FILLERS.match(clause)
+        if opener and opener.end() in boundaries(clause):
+            clause = clause[opener.end() :].strip()
+            continue
+        ending = _END_PARTICLES.search(clause)
+        if ending and ending.start() in boundaries(clause):
+            clause = clause[: ending.start()].strip()
     return clause
 
 
 def _shorten(clause: str, keywords: dict[str, float]) -> str:
-    """A clause cut to at most TITLE_MAX_CHARS: the run of whole words that carries the most
-    key words, not starting or ending on a particle (…的缩放定律 → 人工智能的缩放定律…)."""
-    if len(clause) <= TITLE_MAX_CHARS:
-        return clause
-    words = _words(clause)
-    best, best_score = "", -1.0
-    for first in range(len(words)):
-        if words[first][0] in _LOOSE_START:
+    """A clause as a title of at most TITLE_MAX_CHARS, made of whole words: the run of words
+    that carries the most key words (the question's topic, not its first characters), not
+    starting or ending on a particle (…的缩放定律 → 人工智能的缩放定律…)."""
+    if len(clause) <= TITLE_MAX_CHARS and not (
+        clause[:1] in _LOOSE_START or clause[-1:] in _LOOSE_END
+    ):
+        return clause  # whole, as the question says it: no segmenter needed
+    pieces = words(clause)
+    while len(pieces) > 1 and pieces[0] in _LOOSE_START:
+        pieces.pop(0)
+    while len(pieces) > 1 and pieces[-1] in _LOOSE_END:
+        pieces.pop()
+    if len("".join(pieces)) <= TITLE_MAX_CHARS:
+        return "".join(pieces)
+    best, best_rank = "", (-1.0, 0)
+    plain = [simplified(piece) for piece in pieces]
+    for first in range(len(pieces)):
+        if pieces[first][0] in _LOOSE_START or plain[first] in _CLOSE_WORDS:
             continue
         piece = ""
-        for word in words[first:]:
-            if len(piece) + len(word) > TITLE_MAX_CHARS:
+        for last in range(first, len(pieces)):
+            if len(piece) + len(pieces[last]) > TITLE_MAX_CHARS:
                 break
-            piece += word
-            if piece[-1] in _LOOSE_END or _content_chars(piece) < TITLE_MIN_CHARS:
+            piece += pieces[last]
+            if (
+                piece[-1] in _LOOSE_END
+                or plain[last] in _OPEN_WORDS
+                or _content_chars(piece) < TITLE_MIN_CHARS
+            ):
                 continue
             score = sum(keywords.get(term, 0.0) for term in _terms(piece))
-            if score > best_score or (score == best_score and len(piece) > len(best)):
-                best, best_score = piece, score
-    return best or clause[:TITLE_MAX_CHARS]
+            if last == len(pieces) - 1:
+                score = score * HEAD_PREFERENCE or 0.1  # the phrase's head noun comes last
+            rank = (score, len(piece))
+            if rank > best_rank:
+                best, best_rank = piece, rank
+    return best or _head(pieces)
 
 
-def _words(text: str) -> list[str]:
-    """jieba's words; loaded only here, when a title must be cut inside a clause."""
-    try:
-        import jieba
-    except ImportError as error:  # a declared dependency, but keep the failure readable
-        raise EngineUnavailable(
-            "Cutting chapter titles needs jieba, which is missing: pip install jieba"
-        ) from error
-    jieba.setLogLevel(logging.WARNING)
-    return [str(word) for word in jieba.lcut(text, HMM=False)]
+def _head(pieces: Sequence[str]) -> str:
+    """The opening words that fit in a title (at least one word)."""
+    head = pieces[0]
+    for word in pieces[1:]:
+        if len(head) + len(word) > TITLE_MAX_CHARS:
+            break
+        head += word
+    return head
 
 
 def _script_title(script: Script) -> str:

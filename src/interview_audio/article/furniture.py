@@ -74,6 +74,15 @@ def is_image(raw: str) -> bool:
     return stripped.startswith(("![", "[![")) and only_links(stripped)
 
 
+_PICTURE_END = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)[*\s]*$")
+
+
+def ends_in_picture(line: str) -> bool:
+    """A picture alone, or one glued to the end of a paragraph (`…一个整体。**![](…)`): what
+    stands under it is its caption."""
+    return is_image(line) or bool(_PICTURE_END.search(line))
+
+
 def is_end_mark(cleaned: str) -> bool:
     """`· FIN ·`, `— 完 —`, `-END-`, or a short related-articles heading: the dialogue is over."""
     text = cleaned.strip(":： ")

@@ -155,15 +155,6 @@ def candidate(line_no: int, raw_line: str) -> Label | None:
     return None
 
 
-def is_bold_alone(line: str) -> bool:
-    return bool(_BOLD_ALONE.match(line.strip()))
-
-
-def bold_alone_text(line: str) -> str:
-    match = _BOLD_ALONE.match(line.strip())
-    return match.group("name") if match else ""
-
-
 def confirm_speakers(labels: list[Label]) -> dict[str, str]:
     """Decide which label names are speakers; map every accepted variant to its canonical name.
 

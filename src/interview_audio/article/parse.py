@@ -22,19 +22,29 @@ from interview_audio.article.furniture import (
     END_HEADINGS,
     PROMO,
     account_cards,
+    ends_in_picture,
     furniture_kind,
     is_end_mark,
     is_furniture,
     is_image,
 )
+from interview_audio.article.headings import MARKDOWN_HEADING as _HEADING
+from interview_audio.article.headings import NUMBER_ONLY as _NUMBER_ONLY
+from interview_audio.article.headings import (
+    bold_text,
+    heading_text,
+    reads_as_plain_title,
+    reads_as_title,
+    unheaded,
+)
+from interview_audio.article.intro import editorial_intro
 from interview_audio.article.labels import (
     LABEL_STYLES,
     QA_NAMES,
     Label,
-    bold_alone_text,
     candidate,
     confirm_speakers,
-    is_bold_alone,
+    looks_like_person,
     normalize_name,
     single_alone_labels,
 )
@@ -87,7 +97,8 @@ class Article:
 
 
 # Fates of lines that are reported when left out, in the order `script` lists them.
-INTRO = "before the dialogue (editorial intro, captions, bylines)"
+INTRO = "before the dialogue (captions, bylines, credits, headings)"
+INTRODUCTION = "introduction"  # read by the narrator
 AFTER = "after the dialogue (credits, end marks, related articles)"
 TRANSLATION = "translation section (use --keep-translation to voice it)"
 ENGLISH = "English paragraphs beside the Chinese (use --keep-translation to voice them)"
@@ -95,8 +106,6 @@ FURNITURE = "images, links, credits and promotions inside the dialogue"
 CARDS = "account cards"
 HIDDEN = "collapsed HTML, scripts and code"
 
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s*(.*?)\s*#*\s*$")
-_NUMBER_ONLY = re.compile(r"^(?:\d{1,3}|[一二三四五六七八九十]{1,3}|第.{1,3}[部章节])[.、)）:：]?$")
 _TOPIC_ITEM = re.compile(
     r"^\s*(?:\d{1,3}[.)、]\s*|[-*+•]\s+|[一二三四五六七八九十]{1,3}、\s*|[①-⑳]\s*)(?P<body>.+)$"
 )
@@ -165,6 +174,7 @@ class _Page:
     cleaned: list[str]
     fate: list[str]
     skip: set[int]  # lines that can never be labels or dialogue
+    source: list[str] = field(default_factory=list)  # the lines before HTML became text
 
     def content(self, index: int) -> bool:
         return bool(self.lines[index].strip()) and index not in self.skip
@@ -192,6 +202,19 @@ def parse(text: str, name: str = "input", keep_translation: bool = False) -> Art
         [(QA_NAMES.get(s, s), p) for s, p in turns], _clues(found, walk, turns, intro, meta)
     )
     roles = {speaker.name: speaker.role for speaker in speakers}
+    for index in topic_lines:
+        page.fate[index] = "topics"
+    for index in range(first_label):
+        if page.content(index) and not page.fate[index] and page.cleaned[index]:
+            page.fate[index] = INTRO
+    introduction, read = editorial_intro(
+        page.lines,
+        page.source,
+        [i for i in range(first_label) if page.fate[i] == INTRO],
+        meta.title,
+    )
+    for index in read:
+        page.fate[index] = INTRODUCTION
     script = Script(
         meta=meta,
         speakers=speakers,
@@ -200,14 +223,19 @@ def parse(text: str, name: str = "input", keep_translation: bool = False) -> Art
         ),
         topics=topics,
         headings=tuple(walk.headings),
+        intro=introduction,
     )
-    for index in topic_lines:
-        page.fate[index] = "topics"
-    for index in range(first_label):
-        if page.content(index) and not page.fate[index] and page.cleaned[index]:
-            page.fate[index] = INTRO
-    narrated = ["the title"] + ([f"{len(topics)} summary topics"] if topics else [])
+    narrated = ["the title"]
+    if introduction:
+        where = f"lines {read[0] + 1}-{read[-1] + 1}"
+        narrated.append(f"the introduction ({_paragraphs(len(introduction))}, {where})")
+    if topics:
+        narrated.append(f"{len(topics)} summary topics")
     return Article(script, tuple(narrated), _left_out(page))
+
+
+def _paragraphs(count: int) -> str:
+    return "1 paragraph" if count == 1 else f"{count} paragraphs"
 
 
 def _read_page(text: str) -> tuple[_Page, dict[str, str]]:
@@ -222,7 +250,7 @@ def _read_page(text: str) -> tuple[_Page, dict[str, str]]:
         raw[index] = ""
     blocks = normalize_blocks(raw)
     lines = blocks.lines
-    page = _Page(lines, [clean_text(line) for line in lines], [""] * len(lines), set())
+    page = _Page(lines, [clean_text(line) for line in lines], [""] * len(lines), set(), raw)
     for index in blocks.hidden | blocks.code:
         page.fate[index] = HIDDEN
     for index in account_cards(lines, page.cleaned):
@@ -268,7 +296,7 @@ def _find_speakers(page: _Page, section: int | None, name: str) -> _Speakers:
     labels = [
         label
         for index, line in enumerate(page.lines)
-        if index not in page.skip and (label := candidate(index, line))
+        if index not in page.skip and (label := candidate(index, unheaded(line)))
     ]
     whos_who = _whos_who(labels)
     singles = single_alone_labels(labels) | _list_headings(page, labels) | set(whos_who)
@@ -619,6 +647,8 @@ class _Walk:
         self._block = ""
         self._block_lines: list[int] = []
         self._previous_blank = True
+        self._text_since_heading = False
+        self.speakers = set(speaker_of.values())
 
     def _flush(self) -> None:
         cleaned = clean_text(self._block)
@@ -633,9 +663,12 @@ class _Walk:
         self._block_lines = []
 
     def _add_heading(self, title: str) -> None:
-        title = clean_text(title).strip(":： ")
+        title = clean_text(title).lstrip(">").strip(":： ")
         if not title:
             return
+        if self._text_since_heading:  # the heading before had a text of its own, not a turn
+            self._pending.clear()
+            self._text_since_heading = False
         if self._pending and _NUMBER_ONLY.match(self._pending[-1]):
             self._pending[-1] = title
         else:
@@ -644,22 +677,6 @@ class _Walk:
     def _mark(self, index: int, fate: str) -> None:
         if not self.page.fate[index]:
             self.page.fate[index] = fate
-
-    def _aside(self, index: int) -> bool:
-        """A caption under a picture, or the second line of a promotion (`点击「在看」` /
-        `是对我们最大的鼓励`): a short line standing alone right after one of them."""
-        page = self.page
-        text = page.cleaned[index]
-        if len(text) > 30 or (index + 1 < len(page.lines) and page.lines[index + 1].strip()):
-            return False
-        before = index - 1
-        while before >= 0 and not page.lines[before].strip():
-            before -= 1
-        if before < 0 or before == index - 1 and not is_image(page.lines[before]):
-            return False
-        if _SENTENCE_END.search(text) and not re.match(r"^(?:图|△|▲|↑|上图|下图)", text):
-            return False
-        return is_image(page.lines[before]) or bool(PROMO.search(page.cleaned[before]))
 
     def _take(self, index: int) -> bool:
         """Take one line into the walk; False when the dialogue ends at it."""
@@ -670,14 +687,17 @@ class _Walk:
             self._flush()
             self._previous_blank = True
             return True
-        heading = _HEADING.match(raw)
-        if heading and heading.group(2):
-            return self._markdown_heading(index, heading.group(2))
         label = self.by_line.get(index)
         if label:
             self._start_turn(index, label)
             return True
         cleaned = page.cleaned[index]
+        title = heading_text(raw)
+        if title and reads_as_title(clean_text(title)):
+            return self._markdown_heading(index, title)
+        if title:  # a heading that holds a paragraph: speech
+            raw, stripped = title, title.strip()
+            cleaned = clean_text(title)
         if is_end_mark(cleaned):
             self._flush()
             self.end = index
@@ -720,19 +740,16 @@ class _Walk:
             self._flush()  # credits after the last turn: the article's footer begins
             self.end = index
             return False
-        if kind or self._aside(index):
+        title = _section_title(self.page, index, self.by_line, self.speakers)
+        if title and self._previous_blank:  # even right under a picture: not its caption
+            self._flush()
+            self._add_heading(title)
+            self._mark(index, "heading")
+            return True
+        if kind or _is_aside(self.page, index):
             self._flush()
             self._mark(index, FURNITURE)
             self._previous_blank = True
-            return True
-        if (
-            is_bold_alone(stripped)
-            and self._previous_blank
-            and _is_heading_line(self.page, index, self.by_line)
-        ):
-            self._flush()
-            self._add_heading(bold_alone_text(stripped))
-            self._mark(index, "heading")
             return True
         if (
             self._block
@@ -744,12 +761,16 @@ class _Walk:
         self._block_lines.append(index)
         self._mark(index, "dialogue")
         self._previous_blank = False
+        self._text_since_heading = bool(self._pending)
         return True
 
     def run(self, first_label: int) -> list[tuple[str, list[str]]]:
         lines, page = self.page.lines, self.page
         start = first_label
-        while start > 0 and (not lines[start - 1].strip() or _opening_heading(lines[start - 1])):
+        while start > 0 and (
+            not lines[start - 1].strip()
+            or _opening_heading(page, start - 1, self.by_line, self.speakers)
+        ):
             start -= 1
         self._previous_blank = True
         for index in range(start, len(lines)):
@@ -819,33 +840,116 @@ def _drop_tail_furniture(
     del starts[len(paragraphs) :]
 
 
-def _opening_heading(line: str) -> bool:
-    """A section heading just above the first label opens the first chapter; the summary's
-    and the dialogue's own headings (内容导读, 访谈全文) do not."""
-    heading = _HEADING.match(line)
-    if not heading or len(heading.group(1)) < 2:
-        return False
-    title = heading.group(2)
+def _opening_heading(
+    page: _Page, index: int, by_line: dict[int, Label], speakers: set[str]
+) -> bool:
+    """A section heading just above the first label opens the first chapter (and so do an empty
+    `####` or a stray `****` beside it); the summary's and the dialogue's own headings
+    (内容导读, 访谈全文, 以下为对话) do not."""
+    line = page.lines[index]
+    text = heading_text(line)
+    if text is not None:
+        title = clean_text(text)
+        if not title:
+            return True
+        if line.lstrip().startswith("#") and not line.lstrip().startswith("##"):
+            return False  # a `#` heading before the dialogue is a title
+        if not reads_as_title(title):
+            return False
+    elif furniture_kind(line, page.cleaned[index]) in ("symbols", "separator"):
+        return True
+    else:
+        title = _section_title(page, index, by_line, speakers)
+        if not title:
+            return False
     return not (_SUMMARY_HEADINGS.search(title) or _DIALOGUE_HEADINGS.search(title))
 
 
-def _is_heading_line(page: _Page, index: int, by_line: dict[int, Label]) -> bool:
-    """A bold line alone is a heading when it stands as its own block and a label or another
-    heading follows; otherwise it is emphasis inside a paragraph (the seed's `**…**\\n。`)."""
-    lines = page.lines
-    text = page.cleaned[index]
-    if not text or _SENTENCE_END.search(text) and not _NUMBER_ONLY.match(text):
-        return False
-    following = next((i for i in range(index + 1, len(lines)) if lines[i].strip()), None)
+def _section_title(page: _Page, index: int, by_line: dict[int, Label], speakers: set[str]) -> str:
+    """The title a line gives when it is a section heading: a bold line that reads as a title,
+    or a short plain phrase between two turns, followed by a turn or another heading line
+    (a pull quote is followed by more of its turn). "" when the line is not one."""
+    raw = page.lines[index]
+    if furniture_kind(raw, page.cleaned[index]):
+        return ""
+    text = bold_text(raw)
+    if text:
+        if not reads_as_title(text) or _names_someone(raw, speakers):
+            return ""
+    elif _plain_heading(page, index, by_line):
+        text = page.cleaned[index]
+    else:
+        return ""
+    following = _next_content(page, index)
     if following is None:
-        return False
-    if following == index + 1 and not is_bold_alone(lines[following]):
-        return False
-    return (
-        following in by_line
-        or is_bold_alone(lines[following])
-        or bool(_HEADING.match(lines[following]))
+        return ""
+    after = page.lines[following]
+    if following in by_line or heading_text(after) is not None:
+        return text
+    return text if reads_as_title(bold_text(after)) else ""
+
+
+def _names_someone(raw: str, speakers: set[str]) -> bool:
+    """`**A：Geoffrey Hinton**`, `**陳：陳美齡**`: a who's-who line, not a title."""
+    label = candidate(0, raw)
+    return label is not None and (
+        label.name in speakers or label.name in QA_NAMES or looks_like_person(label.name)
     )
+
+
+def _plain_heading(page: _Page, index: int, by_line: dict[int, Label]) -> bool:
+    """A short plain phrase alone between paragraphs, after a finished sentence of a turn, a
+    heading or a caption; never right under a picture (that is its caption) or a label (that
+    is a short answer)."""
+    lines = page.lines
+    if (
+        not reads_as_plain_title(page.cleaned[index])
+        or heading_text(lines[index]) is not None
+        or "![" in lines[index]  # the words beside a picture are its caption
+    ):
+        return False
+    if index + 1 < len(lines) and lines[index + 1].strip():
+        return False
+    before = _previous_content(page, index)
+    if before is None or before == index - 1 or before in by_line or ends_in_picture(lines[before]):
+        return False
+    return bool(
+        _SENTENCE_END.search(page.cleaned[before])
+        or heading_text(lines[before]) is not None
+        or _is_aside(page, before)
+    )
+
+
+def _previous_content(page: _Page, index: int) -> int | None:
+    return next((i for i in range(index - 1, -1, -1) if page.lines[i].strip()), None)
+
+
+def _next_content(page: _Page, index: int) -> int | None:
+    """The next line with words on it (pictures, rules and stray marks skipped)."""
+    for following in range(index + 1, len(page.lines)):
+        line = page.lines[following]
+        if line.strip() and not (
+            is_image(line)
+            or furniture_kind(line, page.cleaned[following]) in ("symbols", "separator")
+        ):
+            return following
+    return None
+
+
+def _is_aside(page: _Page, index: int) -> bool:
+    """A caption under a picture, or the second line of a promotion (`点击「在看」` /
+    `是对我们最大的鼓励`): a short line standing alone right after one of them."""
+    text = page.cleaned[index]
+    if len(text) > 30 or (index + 1 < len(page.lines) and page.lines[index + 1].strip()):
+        return False
+    before = index - 1
+    while before >= 0 and not page.lines[before].strip():
+        before -= 1
+    if before < 0 or before == index - 1 and not is_image(page.lines[before]):
+        return False
+    if _SENTENCE_END.search(text) and not re.match(r"^(?:图|△|▲|↑|上图|下图)", text):
+        return False
+    return ends_in_picture(page.lines[before]) or bool(PROMO.search(page.cleaned[before]))
 
 
 def _left_out(page: _Page) -> tuple[LeftOut, ...]:

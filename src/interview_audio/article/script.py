@@ -115,6 +115,7 @@ class Script:
     topics: tuple[Topic, ...] = ()
     headings: tuple[Heading, ...] = ()
     chapters: tuple[Chapter, ...] = field(default=())
+    intro: tuple[str, ...] = ()  # the editorial introduction's paragraphs, for the narrator
 
     @property
     def title(self) -> str:
@@ -146,6 +147,7 @@ def to_dict(script: Script) -> dict[str, object]:
             "source_url": script.meta.source_url,
             "cover_url": script.meta.cover_url,
         },
+        "intro": list(script.intro),
         "speakers": [
             {
                 "name": s.name,
@@ -281,10 +283,11 @@ def script_from_yaml(root: yamlfile.Node) -> Script:
         raise fields["chapters"].fail(
             ScriptError, "chapters must start at increasing turn indexes."
         )
-    return Script(meta, tuple(speakers), tuple(turns), topics, headings, chapters)
+    intro = tuple(node.string(ScriptError) for node in _nodes(fields, "intro") if not node.is_null)
+    return Script(meta, tuple(speakers), tuple(turns), topics, headings, chapters, intro)
 
 
-_SCRIPT_KEYS = ("title", "meta", "speakers", "topics", "headings", "chapters", "turns")
+_SCRIPT_KEYS = ("title", "meta", "intro", "speakers", "topics", "headings", "chapters", "turns")
 _META_FIELDS = ("author", "date", "time", "location", "source_url", "cover_url")
 
 

@@ -8,13 +8,12 @@ Latin word or a Chinese numeral.
 from __future__ import annotations
 
 import bisect
-import functools
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
 
-from interview_audio.errors import EngineUnavailable, InterviewAudioError
+from interview_audio.errors import InterviewAudioError
+from interview_audio.words import tokenize
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +107,7 @@ class _Breaks:
             sentence = self.sentence
             self._words = [
                 start
-                for _, start, _ in _tokenize(sentence)
+                for _, start, _ in tokenize(sentence)
                 if start > 0 and not _joined(sentence[start - 1], sentence[start])
             ]
         return self._words
@@ -143,21 +142,3 @@ def _joined(before: str, after: str) -> bool:
     return (before in _LATIN_WORD and after in _LATIN_WORD) or (
         before in _CHINESE_NUMERAL and after in _CHINESE_NUMERAL
     )
-
-
-def _tokenize(text: str) -> Iterable[tuple[str, int, int]]:
-    tokens: Iterable[tuple[str, int, int]] = load_jieba().tokenize(text)
-    return tokens
-
-
-@functools.cache
-def load_jieba() -> Any:
-    """Import jieba on first need, with its startup chatter ("Building prefix dict...") off."""
-    try:
-        import jieba
-    except ImportError as exc:
-        raise EngineUnavailable(
-            "Cutting long sentences at word boundaries needs jieba: run `pip install jieba`."
-        ) from exc
-    jieba.setLogLevel(logging.WARNING)
-    return jieba

@@ -14,7 +14,7 @@ from interview_audio.synthesis.engines.espeak.engine import EspeakLibrary
 from interview_audio.synthesis.engines.kokoro.installed import (
     need,
 )
-from interview_audio.synthesis.sentences import load_jieba
+from interview_audio.words import load_jieba
 
 if TYPE_CHECKING:
     import numpy as np
