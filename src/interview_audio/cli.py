@@ -88,18 +88,26 @@ def _main(
 
 class _EngineLine(logging.Filter):
     """Without -v: warnings, plus the one line saying which engine renders and why (-q: not
-    even that). Configured on our handler only, so no logger's level is changed."""
+    even that), and the loggers a command adds to `also` (serve's line per request).
+    Configured on our handler only, so no logger's level is changed."""
 
     quiet = False
+    also: tuple[str, ...] = ()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name in _HUSHED:
+            return record.levelno >= logging.ERROR
         if record.levelno >= logging.WARNING:
             return True
-        return not self.quiet and record.name in _SAY_WHERE
+        return not self.quiet and record.name in (*_SAY_WHERE, *self.also)
 
 
 # The loggers whose INFO lines say which engine renders and where (Ray's workers).
 _SAY_WHERE = ("interview_audio.synthesis.engines", "interview_audio.synthesis.executors.ray")
+# serve's line per request; waitress's warning that requests wait for a thread (a browser's
+# burst of range requests is queued, as it should be) is not for users.
+_REQUEST_LOG = "interview_audio.publish.serve"
+_HUSHED = ("waitress.queue",)
 _ENGINE_LINE = _EngineLine()
 
 
@@ -787,13 +795,16 @@ def serve_command(
     title: TitleOpt = None,
     author: AuthorOpt = None,
     image: ImageOpt = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No line per request (errors still print).")
+    ] = False,
 ) -> None:
     """Serve the episodes for a browser and podcast apps (read-only; Ctrl-C stops)."""
     from interview_audio.publish.serve import lan_addresses, make_server
 
     options = _feed_options(config, title=title, author=author, image=image)
     server = _run(lambda: make_server(folder, host, port, options))
-    bound = server.server_address[1]
+    bound = server.server_port
     typer.echo(f"Serving {folder} at {server.url}  (feed: {server.url}feed.xml)")
     if host in ("0.0.0.0", "::"):
         shown = [f"http://{address}:{bound}/" for address in lan_addresses()]
@@ -808,12 +819,14 @@ def serve_command(
             + "."
         )
     typer.echo("Press Ctrl-C to stop.")
+    _ENGINE_LINE.also = () if quiet else (_REQUEST_LOG,)
     try:
-        server.serve_forever(poll_interval=0.5)
+        server.serve_forever()
     except KeyboardInterrupt:
-        typer.echo("Stopped.")
+        pass
     finally:
         server.server_close()
+    typer.echo("Stopped.")
 
 
 @app.command("inspect")
