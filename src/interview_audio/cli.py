@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -463,6 +464,15 @@ def render_command(
         typer.Option("--ray-worker-gpus", min=0.0, help="GPUs each Ray worker reserves."),
     ] = 0.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    progress_every: Annotated[
+        float,
+        typer.Option(
+            "--progress-every",
+            min=0.0,
+            help="Not on a terminal (nohup, cron, CI logs): a progress line at each tenth of "
+            "the synthesis and at least this often, in seconds.",
+        ),
+    ] = 30.0,
     keep_translation: KeepTranslationOpt = False,
     strict: Annotated[
         bool,
@@ -506,7 +516,7 @@ def render_command(
         )
     )
     _ENGINE_LINE.quiet = quiet
-    with _Progress(quiet, single) as progress:
+    with _Progress(quiet, single, progress_every) as progress:
         batch = _run(lambda: render_many(articles, options, progress))
     if single:
         report = batch.results[0].report
@@ -523,11 +533,33 @@ def main() -> None:
     app()
 
 
+class _Pacer:
+    """When a plain progress line is due: at each further tenth of the work, or once `every`
+    seconds have passed since the last line, whichever comes first."""
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+        self.last = time.monotonic()
+        self.tenths = 0
+
+    def due(self, fraction: float | None = None, *, force: bool = False) -> bool:
+        now = time.monotonic()
+        tenths = self.tenths if fraction is None else int(fraction * 10)
+        if force or tenths > self.tenths or now - self.last >= self.every:
+            self.tenths = max(self.tenths, tenths)
+            self.last = now
+            return True
+        return False
+
+
 class _Progress:
     """One progress bar on stderr over every line of the run: lines done, minutes of audio,
-    elapsed time and ETA (from the characters left to synthesize), plus a line per episode."""
+    elapsed time and ETA (from the characters left to synthesize), plus a line per episode.
 
-    def __init__(self, quiet: bool, single: bool) -> None:
+    Where stderr is not a terminal (nohup, cron, CI logs) the bar cannot be drawn: plain lines
+    say the same now and then instead (see `_Pacer`; `every` is the longest silence)."""
+
+    def __init__(self, quiet: bool, single: bool, every: float = 30.0) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -558,6 +590,11 @@ class _Progress:
         # per article: [lines left, new characters left]
         self.left: dict[Path, list[int]] = {}
         self.step = ""
+        self.plain = not quiet and not self.console.is_terminal
+        self.every = every
+        self.pacer = _Pacer(every)
+        self.begun = time.monotonic()
+        self.characters = self.characters_done = 0
 
     def __enter__(self) -> _Progress:
         self.bar.__enter__()
@@ -586,7 +623,9 @@ class _Progress:
             )
         self.left = {e.source: [e.stats.lines, e.stats.new_characters] for e in episodes}
         self.total_lines = sum(e.stats.lines for e in episodes)
-        characters = sum(e.stats.new_characters for e in episodes)
+        self.characters = characters = sum(e.stats.new_characters for e in episodes)
+        self.begun = time.monotonic()
+        self.pacer = _Pacer(self.every)
         if episodes and not self.quiet:
             self.task = self.bar.add_task(
                 "Synthesizing",
@@ -603,7 +642,26 @@ class _Progress:
             left[0] -= 1
             done = 0 if segment.cached else len(segment.line.speech)
             left[1] -= done
+            self.characters_done += done
             self._update(advance=done)
+            if self.plain and self.pacer.due(self._fraction()):
+                self._print(self._synthesis_line())
+
+    def _fraction(self) -> float:
+        """How much of the synthesis is done: by characters, what takes the time."""
+        if self.characters:
+            return self.characters_done / self.characters
+        return self.lines / max(self.total_lines, 1)
+
+    def _synthesis_line(self) -> str:
+        elapsed = time.monotonic() - self.begun
+        line = f"Synthesizing: {self.lines}/{self.total_lines} lines, {self.audio:.1f} min of audio"
+        if self.lines >= self.total_lines:
+            return f"{line}, done in {_clock(elapsed)}"
+        if self.characters_done:
+            left = elapsed * (self.characters - self.characters_done) / self.characters_done
+            return f"{line}, about {_clock(left)} left"
+        return line
 
     def _update(self, advance: int = 0, description: str | None = None) -> None:
         if self.task is not None:
@@ -630,6 +688,9 @@ class _Progress:
             if self.task is None:
                 return
             amount = f"{done / 60:.1f}/{total / 60:.1f} min"
+            if self.plain and self.pacer.due(force=self.single and step != self.step):
+                where = "" if self.single else f" {_short(episode.title)}"
+                self._print(f"{step.capitalize()}{where}: {amount}")
             if self.single:
                 if step != self.step:
                     self.step = step
