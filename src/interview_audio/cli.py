@@ -924,6 +924,30 @@ def inspect_command(
         console.print(table)
 
 
+@app.command("doctor")
+def doctor_command(
+    voices: VoicesOpt = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="The cache folder render would be given.")
+    ] = None,
+) -> None:
+    """Check what a render needs (ffmpeg, the engines, the cache, voices.yaml) and print it as
+    a table for a bug report; exit 1 when a default render cannot run, saying what to do."""
+    from interview_audio.doctor import Outcome, diagnose
+
+    missing: list[str] = []
+    for finding in diagnose(voices, cache_dir):
+        typer.echo(f"{finding.name:<16} {finding.outcome.value:<4} {finding.detail}")
+        if finding.outcome is Outcome.FAIL:
+            missing.append(finding.name)
+    if missing:
+        typer.echo(
+            f"A default render cannot run here: fix {', '.join(missing)} as the FAIL lines say."
+        )
+        raise typer.Exit(1)
+    typer.echo("Everything a default render needs is here.")
+
+
 @app.command("version")
 def version_command() -> None:
     """Print the version."""
