@@ -20,7 +20,8 @@ from interview_audio.synthesis import engines
 from interview_audio.synthesis.engines.base import EngineOptions
 from test_ffmpeg import without_lame
 
-pytestmark = pytest.mark.audio
+# Each test chooses its ffmpeg anew (the choice is kept for the life of a process).
+pytestmark = [pytest.mark.audio, pytest.mark.usefixtures("fresh_ffmpeg_choice")]
 
 TESTS = Path(__file__).parent
 ROW = re.compile(r"^(.{16}) (ok  |no  |FAIL) (.+)$")
@@ -34,15 +35,6 @@ PIECES = (
     "engine kokoro",
     "engine espeak",
 )
-
-
-@pytest.fixture(autouse=True)
-def fresh_ffmpeg_choice(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The ffmpeg in use is chosen once per process: each test chooses anew."""
-    monkeypatch.delenv(ffmpeg.ENV_VAR, raising=False)
-    ffmpeg.check.cache_clear()
-    yield
-    ffmpeg.check.cache_clear()
 
 
 @pytest.fixture
