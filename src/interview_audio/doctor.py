@@ -114,7 +114,8 @@ def _usage(folder: Path) -> tuple[int, int]:
 def _engines(config: VoicesConfig | None) -> Iterator[Finding]:
     chosen = config.engine if config is not None else "auto"
     needed = OFFLINE_ENGINE if chosen == "auto" else chosen
-    options = EngineOptions(jobs=1, engine_settings=config.engine_settings if config else ())
+    settings = config.engine_settings if config is not None else ()
+    options = EngineOptions(jobs=1, engine_settings=settings, preload=True)
     try:
         names = list(engine_plugins())
     except InterviewAudioError as exc:
