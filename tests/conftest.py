@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from interview_audio import ffmpeg
 from interview_audio.files import CACHE_ENV_VAR
 from interview_audio.finish import RenderReport
 from interview_audio.pipeline import RenderOptions, render
@@ -107,6 +108,16 @@ def _guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     yield attempts
     assert not attempts, f"non-loopback connections attempted: {attempts}"
+
+
+@pytest.fixture
+def fresh_ffmpeg_choice(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No INTERVIEW_AUDIO_FFMPEG, and the ffmpeg in use chosen anew before and after the test
+    (the choice is kept for the life of a process)."""
+    monkeypatch.delenv(ffmpeg.ENV_VAR, raising=False)
+    ffmpeg.check.cache_clear()
+    yield
+    ffmpeg.check.cache_clear()
 
 
 @dataclass(frozen=True)

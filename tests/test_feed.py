@@ -116,9 +116,7 @@ def test_guids_are_stable_across_rebuilds(listening_output: Rendered) -> None:
 @pytest.fixture(scope="module")
 def served(listening_output: Rendered) -> Iterator[Server]:
     server = make_server(listening_output.output, "127.0.0.1", 0, FeedOptions(title="本地播客"))
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
-    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
     server.shutdown()

@@ -11,7 +11,6 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,8 @@ from interview_audio import ffmpeg
 from interview_audio.errors import RenderError
 from interview_audio.pipeline import RenderOptions, render
 
-pytestmark = pytest.mark.audio
+# Each test chooses its ffmpeg anew (the choice is kept for the life of a process).
+pytestmark = [pytest.mark.audio, pytest.mark.usefixtures("fresh_ffmpeg_choice")]
 
 ROOT = Path(__file__).parents[1]
 SHORT = ROOT / "tests" / "fixtures" / "listen_short.txt"
@@ -29,15 +29,6 @@ needs_system_ffmpeg = pytest.mark.skipif(
     not SYSTEM.is_file(),
     reason="needs the distro's ffmpeg at /usr/bin/ffmpeg (apt-get install ffmpeg; .ci/run does)",
 )
-
-
-@pytest.fixture(autouse=True)
-def fresh_choice(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test chooses anew (the choice is kept for the life of a process)."""
-    monkeypatch.delenv(ffmpeg.ENV_VAR, raising=False)
-    ffmpeg.check.cache_clear()
-    yield
-    ffmpeg.check.cache_clear()
 
 
 def bundled() -> str:

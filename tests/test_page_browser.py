@@ -35,9 +35,7 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def server(listening_output: Rendered) -> Iterator[Server]:
     served = make_server(listening_output.output, "127.0.0.1", 0)
-    thread = threading.Thread(
-        target=served.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
-    )
+    thread = threading.Thread(target=served.serve_forever, daemon=True)
     thread.start()
     yield served
     served.shutdown()

@@ -3,13 +3,19 @@ nothing outside the folder, a busy port, Ctrl-C."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 
@@ -37,9 +43,7 @@ def served(
     (root / "secret-link.txt").unlink(missing_ok=True)
     (root / "secret-link.txt").symlink_to(outside / "secret.txt")
     server = make_server(root, "127.0.0.1", 0)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
-    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server, root
     server.shutdown()
@@ -203,17 +207,12 @@ def test_a_busy_port_is_one_line_naming_port(
     assert len(lines) == 1 and lines[0].startswith("error: Port") and "--port" in lines[0]
 
 
-def test_serve_stops_cleanly_on_ctrl_c(listening_output: Rendered) -> None:
+@contextlib.contextmanager
+def serve_process(root: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """`interview-audio serve` started fresh in its own process, and its port once it accepts
+    connections (found with a bare TCP connect: an HTTP request would warm it up)."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "interview_audio",
-            "serve",
-            str(listening_output.output),
-            "--port",
-            "0",
-        ],
+        [sys.executable, "-m", "interview_audio", "serve", str(root), "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -224,20 +223,151 @@ def test_serve_stops_cleanly_on_ctrl_c(listening_output: Rendered) -> None:
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
-        assert first.startswith("Serving") and "127.0.0.1" in first
+        assert first.startswith("Serving") and "127.0.0.1" in first, first
         port = int(first.split("http://127.0.0.1:")[1].split("/")[0])
+        socket.create_connection(("127.0.0.1", port), timeout=10).close()
+        yield process, port
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def stop(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """Ctrl-C, then what the server printed: (stdout, stderr)."""
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert "Stopped." in out
+    assert "Traceback" not in err
+    return out, err
+
+
+def test_serve_stops_cleanly_on_ctrl_c_and_q_silences_the_request_lines(
+    listening_output: Rendered,
+) -> None:
+    with serve_process(listening_output.output, "-q") as (process, port):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         connection.request("GET", "/feed.xml")
         assert connection.getresponse().status == 200
         connection.close()
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0
-    assert "Stopped." in out
-    assert "Traceback" not in err
+        _, err = stop(process)
+    assert err == ""
+
+
+def ranges(size: int, count: int) -> list[tuple[int, int]]:
+    """`count` byte ranges spread over a file of `size` bytes, of varied lengths."""
+    spans = [(index * 7919) % (size - 70_000) for index in range(count)]
+    return [(start, start + 1 + (index * 4099) % 65_536) for index, start in enumerate(spans)]
+
+
+def test_a_fresh_server_answers_a_burst_of_parallel_range_requests(
+    listening_output: Rendered,
+) -> None:
+    """What a page with several players or a podcast app does, 50 connections at a time, the
+    moment the server is up: every answer a 206 with exactly the bytes asked for, and one log
+    line each (client, method, path, status, bytes)."""
+    path = episode_path(listening_output, "episode.mp3")
+    data = (listening_output.sample.folder / "episode.mp3").read_bytes()
+    asked = ranges(len(data), 240)
+    with serve_process(listening_output.output) as (process, port):
+
+        def fetch(span: tuple[int, int]) -> tuple[int, str, bytes]:
+            start, end = span
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}{path}", headers={"Range": f"bytes={start}-{end}"}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    return response.status, response.headers["Content-Range"], response.read()
+            except urllib.error.HTTPError as exc:
+                return exc.code, "", b""
+
+        with ThreadPoolExecutor(50) as pool:
+            answers = list(pool.map(fetch, asked))
+        assert Counter(status for status, _, _ in answers) == {206: len(asked)}
+        _, err = stop(process)
+    for (start, end), (_, content_range, body) in zip(asked, answers, strict=True):
+        assert content_range == f"bytes {start}-{end}/{len(data)}"
+        assert body == data[start : end + 1]
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == len(asked)
+    episode = "/" + listening_output.sample.folder.name + "/episode.mp3"
+    logged = Counter(tuple(line.split(" ")[1:]) for line in lines)
+    assert logged == Counter(("GET", episode, "206", str(end - start + 1)) for start, end in asked)
+
+
+def test_players_keep_their_connection_open_across_requests(
+    served: tuple[Server, Path], listening_output: Rendered
+) -> None:
+    """HTTP/1.1 keep-alive, which Safari and iOS podcast apps expect: several players, each
+    fetching range after range over one connection, in parallel."""
+    server, _ = served
+    path = episode_path(listening_output, "episode.mp3")
+    data = (listening_output.sample.folder / "episode.mp3").read_bytes()
+
+    def player(spans: list[tuple[int, int]]) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
+        try:
+            connection.connect()
+            first = connection.sock
+            for start, end in spans:
+                connection.request("GET", path, headers={"Range": f"bytes={start}-{end}"})
+                response = connection.getresponse()
+                body = response.read()
+                assert response.status == 206 and body == data[start : end + 1]
+                assert not response.will_close
+                assert connection.sock is first
+            return len(spans)
+        finally:
+            connection.close()
+
+    asked = ranges(len(data), 96)
+    with ThreadPoolExecutor(8) as pool:
+        done = list(pool.map(player, [asked[index::8] for index in range(8)]))
+    assert sum(done) == len(asked)
+
+
+def test_answering_imports_nothing(listening_output: Rendered) -> None:
+    """An import on the request path races between the server's threads (a module half
+    initialized in one thread fails in another): every module an answer needs is loaded when
+    the server starts. Checked in a process of its own, whose modules nothing else loaded."""
+    program = f"""
+import http.client, sys, threading
+from pathlib import Path
+from interview_audio.publish.serve import make_server
+
+server = make_server(Path({str(listening_output.output)!r}), "127.0.0.1", 0)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+before = set(sys.modules)
+episode = {episode_path(listening_output, "")!r}
+for path, headers in [
+    ("/feed.xml", {{}}),
+    ("/", {{}}),
+    (episode + "episode.mp3", {{"Range": "bytes=0-99"}}),
+    (episode + "episode.mp3", {{"Range": "bytes=999999999-"}}),
+    (episode + "episode.mp3", {{"If-None-Match": '"nothing"'}}),
+    (episode + "chapters.json", {{}}),
+    (episode + "episode.vtt", {{}}),
+    (episode[:-1], {{}}),
+    ("/missing.mp3", {{}}),
+    ("/%2e%2e/secret", {{}}),
+]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+    connection.request("GET", path, headers=headers)
+    response = connection.getresponse()
+    response.read()
+    assert response.status < 500, (path, response.status)
+    connection.close()
+server.shutdown()
+server.server_close()
+print(" ".join(sorted(set(sys.modules) - before)))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == []
 
 
 def test_shared_on_all_addresses_the_feed_points_where_the_phone_asked(
@@ -247,9 +377,7 @@ def test_shared_on_all_addresses_the_feed_points_where_the_phone_asked(
     feed must use that address (the Host header), never 0.0.0.0. Requests go to loopback; the
     LAN address is only a header (192.0.2.x is reserved for documentation)."""
     server = make_server(listening_output.output, "0.0.0.0", 0)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
-    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         assert server.url.startswith("http://0.0.0.0:")

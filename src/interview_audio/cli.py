@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -88,18 +89,26 @@ def _main(
 
 class _EngineLine(logging.Filter):
     """Without -v: warnings, plus the one line saying which engine renders and why (-q: not
-    even that). Configured on our handler only, so no logger's level is changed."""
+    even that), and the loggers a command adds to `also` (serve's line per request).
+    Configured on our handler only, so no logger's level is changed."""
 
     quiet = False
+    also: tuple[str, ...] = ()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name in _HUSHED:
+            return record.levelno >= logging.ERROR
         if record.levelno >= logging.WARNING:
             return True
-        return not self.quiet and record.name in _SAY_WHERE
+        return not self.quiet and record.name in (*_SAY_WHERE, *self.also)
 
 
 # The loggers whose INFO lines say which engine renders and where (Ray's workers).
 _SAY_WHERE = ("interview_audio.synthesis.engines", "interview_audio.synthesis.executors.ray")
+# serve's line per request; waitress's warning that requests wait for a thread (a browser's
+# burst of range requests is queued, as it should be) is not for users.
+_REQUEST_LOG = "interview_audio.publish.serve"
+_HUSHED = ("waitress.queue",)
 _ENGINE_LINE = _EngineLine()
 
 
@@ -468,6 +477,15 @@ def render_command(
         typer.Option("--ray-worker-gpus", min=0.0, help="GPUs each Ray worker reserves."),
     ] = 0.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    progress_every: Annotated[
+        float,
+        typer.Option(
+            "--progress-every",
+            min=0.0,
+            help="Not on a terminal (nohup, cron, CI logs): a progress line at each tenth of "
+            "the synthesis and at least this often, in seconds.",
+        ),
+    ] = 30.0,
     keep_translation: KeepTranslationOpt = False,
     strict: Annotated[
         bool,
@@ -511,7 +529,7 @@ def render_command(
         )
     )
     _ENGINE_LINE.quiet = quiet
-    with _Progress(quiet, single) as progress:
+    with _Progress(quiet, single, progress_every) as progress:
         batch = _run(lambda: render_many(articles, options, progress))
     if single:
         report = batch.results[0].report
@@ -528,11 +546,33 @@ def main() -> None:
     app()
 
 
+class _Pacer:
+    """When a plain progress line is due: at each further tenth of the work, or once `every`
+    seconds have passed since the last line, whichever comes first."""
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+        self.last = time.monotonic()
+        self.tenths = 0
+
+    def due(self, fraction: float | None = None, *, force: bool = False) -> bool:
+        now = time.monotonic()
+        tenths = self.tenths if fraction is None else int(fraction * 10)
+        if force or tenths > self.tenths or now - self.last >= self.every:
+            self.tenths = max(self.tenths, tenths)
+            self.last = now
+            return True
+        return False
+
+
 class _Progress:
     """One progress bar on stderr over every line of the run: lines done, minutes of audio,
-    elapsed time and ETA (from the characters left to synthesize), plus a line per episode."""
+    elapsed time and ETA (from the characters left to synthesize), plus a line per episode.
 
-    def __init__(self, quiet: bool, single: bool) -> None:
+    Where stderr is not a terminal (nohup, cron, CI logs) the bar cannot be drawn: plain lines
+    say the same now and then instead (see `_Pacer`; `every` is the longest silence)."""
+
+    def __init__(self, quiet: bool, single: bool, every: float = 30.0) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -563,6 +603,11 @@ class _Progress:
         # per article: [lines left, new characters left]
         self.left: dict[Path, list[int]] = {}
         self.step = ""
+        self.plain = not quiet and not self.console.is_terminal
+        self.every = every
+        self.pacer = _Pacer(every)
+        self.begun = time.monotonic()
+        self.characters = self.characters_done = 0
 
     def __enter__(self) -> _Progress:
         self.bar.__enter__()
@@ -591,7 +636,9 @@ class _Progress:
             )
         self.left = {e.source: [e.stats.lines, e.stats.new_characters] for e in episodes}
         self.total_lines = sum(e.stats.lines for e in episodes)
-        characters = sum(e.stats.new_characters for e in episodes)
+        self.characters = characters = sum(e.stats.new_characters for e in episodes)
+        self.begun = time.monotonic()
+        self.pacer = _Pacer(self.every)
         if episodes and not self.quiet:
             self.task = self.bar.add_task(
                 "Synthesizing",
@@ -608,7 +655,26 @@ class _Progress:
             left[0] -= 1
             done = 0 if segment.cached else len(segment.line.speech)
             left[1] -= done
+            self.characters_done += done
             self._update(advance=done)
+            if self.plain and self.pacer.due(self._fraction()):
+                self._print(self._synthesis_line())
+
+    def _fraction(self) -> float:
+        """How much of the synthesis is done: by characters, what takes the time."""
+        if self.characters:
+            return self.characters_done / self.characters
+        return self.lines / max(self.total_lines, 1)
+
+    def _synthesis_line(self) -> str:
+        elapsed = time.monotonic() - self.begun
+        line = f"Synthesizing: {self.lines}/{self.total_lines} lines, {self.audio:.1f} min of audio"
+        if self.lines >= self.total_lines:
+            return f"{line}, done in {_clock(elapsed)}"
+        if self.characters_done:
+            left = elapsed * (self.characters - self.characters_done) / self.characters_done
+            return f"{line}, about {_clock(left)} left"
+        return line
 
     def _update(self, advance: int = 0, description: str | None = None) -> None:
         if self.task is not None:
@@ -635,6 +701,9 @@ class _Progress:
             if self.task is None:
                 return
             amount = f"{done / 60:.1f}/{total / 60:.1f} min"
+            if self.plain and self.pacer.due(force=self.single and step != self.step):
+                where = "" if self.single else f" {_short(episode.title)}"
+                self._print(f"{step.capitalize()}{where}: {amount}")
             if self.single:
                 if step != self.step:
                     self.step = step
@@ -800,13 +869,16 @@ def serve_command(
     title: TitleOpt = None,
     author: AuthorOpt = None,
     image: ImageOpt = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No line per request (errors still print).")
+    ] = False,
 ) -> None:
     """Serve the episodes for a browser and podcast apps (read-only; Ctrl-C stops)."""
     from interview_audio.publish.serve import lan_addresses, make_server
 
     options = _feed_options(config, title=title, author=author, image=image)
     server = _run(lambda: make_server(folder, host, port, options))
-    bound = server.server_address[1]
+    bound = server.server_port
     typer.echo(f"Serving {folder} at {server.url}  (feed: {server.url}feed.xml)")
     if host in ("0.0.0.0", "::"):
         shown = [f"http://{address}:{bound}/" for address in lan_addresses()]
@@ -821,12 +893,14 @@ def serve_command(
             + "."
         )
     typer.echo("Press Ctrl-C to stop.")
+    _ENGINE_LINE.also = () if quiet else (_REQUEST_LOG,)
     try:
-        server.serve_forever(poll_interval=0.5)
+        server.serve_forever()
     except KeyboardInterrupt:
-        typer.echo("Stopped.")
+        pass
     finally:
         server.server_close()
+    typer.echo("Stopped.")
 
 
 @app.command("inspect")
@@ -861,6 +935,30 @@ def inspect_command(
                 str(number), _clock(mark.start_ms / 1000), _clock(mark.end_ms / 1000), mark.title
             )
         console.print(table)
+
+
+@app.command("doctor")
+def doctor_command(
+    voices: VoicesOpt = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="The cache folder render would be given.")
+    ] = None,
+) -> None:
+    """Check what a render needs (ffmpeg, the engines, the cache, voices.yaml) and print it as
+    a table for a bug report; exit 1 when a default render cannot run, saying what to do."""
+    from interview_audio.doctor import Outcome, diagnose
+
+    missing: list[str] = []
+    for finding in diagnose(voices, cache_dir):
+        typer.echo(f"{finding.name:<16} {finding.outcome.value:<4} {finding.detail}")
+        if finding.outcome is Outcome.FAIL:
+            missing.append(finding.name)
+    if missing:
+        typer.echo(
+            f"A default render cannot run here: fix {', '.join(missing)} as the FAIL lines say."
+        )
+        raise typer.Exit(1)
+    typer.echo("Everything a default render needs is here.")
 
 
 @app.command("version")

@@ -78,11 +78,14 @@ def write_text(path: Path, text: str) -> None:
     log.debug("Wrote %s", path)
 
 
-def check_writable(folder: Path) -> None:
+def check_writable(
+    folder: Path, what: str = "output folder", fix: str = "choose a writable folder with -o"
+) -> None:
     """Fail at once when `folder` cannot be created or written, not after hours of synthesis.
 
     Creates what is missing to find out, writes and removes a probe file, then removes the
-    folders it created, so a render that stops later leaves nothing behind.
+    folders it created, so a render that stops later leaves nothing behind. The message calls
+    the folder `what` and ends with `fix`.
     """
     made: list[Path] = []
     try:
@@ -94,8 +97,7 @@ def check_writable(folder: Path) -> None:
             except OSError as exc:
                 reason = "a file is in the way" if directory.exists() else exc.strerror
                 raise InputError(
-                    f"Cannot create the output folder {directory} ({reason}); choose a "
-                    "writable folder with -o."
+                    f"Cannot create the {what} {directory} ({reason}); {fix}."
                 ) from exc
             made.append(directory)
         probe = folder / f".write-test{TEMP_MARKER}{uuid.uuid4().hex[:12]}"
@@ -104,8 +106,7 @@ def check_writable(folder: Path) -> None:
             probe.unlink()
         except OSError as exc:
             raise InputError(
-                f"Cannot write in the output folder {folder} ({exc.strerror}); choose a writable "
-                "folder with -o."
+                f"Cannot write in the {what} {folder} ({exc.strerror}); {fix}."
             ) from exc
     finally:
         for directory in reversed(made):

@@ -1,11 +1,17 @@
 """`serve`: the output folder over HTTP, for a browser and for podcast apps on the network.
 
-A read-only WSGI app on the standard library's threaded WSGI server. Files are sent by
-Werkzeug's `send_file`, which does byte ranges (206, Accept-Ranges, If-Range, 416), ETags and
-conditional requests: seeking in Safari, iOS and podcast apps needs ranges, and a well-kept
-implementation beats a hand-written one. `feed.xml` is built on each request with links made
-absolute from the address the client used (its Host header), so a phone on the same network
-gets links it can reach.
+A read-only WSGI app on waitress: a pool of threads behind one event loop, HTTP/1.1 keep-alive
+(Safari and iOS podcast apps fetch several ranges over one connection) and a listen backlog,
+so bursts of parallel range requests are queued, not refused. Files are sent by Werkzeug's
+`send_file`, which does byte ranges (206, Accept-Ranges, If-Range, 416), ETags and conditional
+requests: seeking in Safari, iOS and podcast apps needs ranges, and a well-kept implementation
+beats a hand-written one. `feed.xml` is built on each request with links made absolute from the
+address the client used (its Host header), so a phone on the same network gets links it can
+reach.
+
+Everything a request needs is imported when this module loads, and the feed is built once
+before the port opens (feedgen loads its extensions on first use): an import on the request
+path races between the pool's threads and fails with a half-initialized module.
 
 Only files inside the folder are served: each path segment is decoded on its own, and segments
 that are `..`, `.`, hidden, or hold an encoded slash or backslash are refused; the resolved
@@ -19,13 +25,18 @@ import logging
 import mimetypes
 import re
 import socket
-import socketserver
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+from urllib.parse import quote, unquote, urlsplit
+
+import waitress
+import waitress.wasyncore
+from werkzeug.exceptions import HTTPException
+from werkzeug.utils import send_file
+from werkzeug.wrappers import Response
 
 from interview_audio.errors import InputError, ServeError
 from interview_audio.publish.feed import FEED_NAME, FeedOptions, build_feed
@@ -35,6 +46,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+# Threads answering requests: a browser opens about six connections to a page, a podcast app
+# downloads several episodes at once, and a slow client holds a thread while its answer is
+# larger than waitress's output buffer. Connections waiting for a thread cost none.
+THREADS = 16
+BACKLOG = 1024
 # Werkzeug adds "; charset=utf-8" to text/* and XML types itself.
 _TYPES = {
     ".mp3": "audio/mpeg",
@@ -121,29 +137,47 @@ def _segments(raw_path: str) -> list[str] | None:
 
 
 class App:
-    """The WSGI application: GET and HEAD of files under `root`, and the feed."""
+    """The WSGI application: GET and HEAD of files under `root`, and the feed; one log line
+    per request (client, method, path, status, bytes sent) at INFO."""
 
     def __init__(self, root: Path, feed: FeedOptions) -> None:
         self.root = root
         self.feed = feed
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        raw_path = _raw_path(environ)
+        status = ["-"]
+
+        def respond(code: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            status[0] = code.split(" ", 1)[0]
+            return start_response(code, headers, *exc_info)
+
+        def logged(sent: int) -> None:
+            method = environ.get("REQUEST_METHOD", "-")
+            log.info(
+                "%s %s %s %s %d",
+                environ.get("REMOTE_ADDR", "-"),
+                method,
+                unquote(raw_path, errors="replace"),
+                status[0],
+                0 if method == "HEAD" else sent,  # the server sends no body to a HEAD
+            )
+
         try:
-            return self._respond(environ, start_response)
+            body = self._respond(environ, respond, raw_path)
         except Exception:
-            log.exception("Error while answering %s", environ.get("RAW_PATH"))
-            return _plain(start_response, "500 Internal Server Error", "Server error.\n")
+            log.exception("Error while answering %s", raw_path)
+            body = _plain(respond, "500 Internal Server Error", "Server error.\n")
+        return _Counted(body, logged)
 
-    def _respond(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        from werkzeug.exceptions import HTTPException
-        from werkzeug.utils import send_file
-
+    def _respond(
+        self, environ: Environ, start_response: StartResponse, raw_path: str
+    ) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         if method not in ("GET", "HEAD"):
             return _plain(
                 start_response, "405 Method Not Allowed", "Read only.\n", [("Allow", "GET, HEAD")]
             )
-        raw_path = environ.get("RAW_PATH") or quote(environ.get("PATH_INFO", "/"))
         if raw_path == "/" + FEED_NAME:
             return self._feed(environ, start_response, method)
         found = resolve(self.root, raw_path)
@@ -155,7 +189,11 @@ class App:
             return _plain(start_response, "404 Not Found", "Not found.\n")
         try:
             response = send_file(
-                found.path, environ, mimetype=content_type(found.path), conditional=True
+                found.path,
+                environ,
+                mimetype=content_type(found.path),
+                conditional=True,
+                response_class=Response,
             )
             response.headers["Cache-Control"] = "no-cache"
             response.headers["Access-Control-Allow-Origin"] = "*"
@@ -182,6 +220,40 @@ class App:
         return [] if method == "HEAD" else [body]
 
 
+def _raw_path(environ: Environ) -> str:
+    """The request path as the client sent it, still percent-encoded (PATH_INFO is decoded,
+    so an encoded slash could not be told from a real one)."""
+    uri = environ.get("REQUEST_URI")
+    if not isinstance(uri, str):
+        return quote(environ.get("PATH_INFO", "/"))
+    if not uri.startswith("/"):
+        return urlsplit(uri).path  # an absolute URI (a proxy's request form) or `*`
+    return uri.split("?", 1)[0].split("#", 1)[0]
+
+
+class _Counted:
+    """A response body that counts the bytes it yields and reports them when the server
+    closes it (after the last byte went out, or when the client went away)."""
+
+    def __init__(self, body: Iterable[bytes], done: Callable[[int], None]) -> None:
+        self._body = body
+        self._done = done
+        self._sent = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._body:
+            self._sent += len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._done(self._sent)
+
+
 def _plain(
     start_response: StartResponse,
     status: str,
@@ -200,35 +272,29 @@ def _plain(
     return [body]
 
 
-class _Handler(WSGIRequestHandler):
-    """Passes the raw request path on (the WSGI PATH_INFO is already decoded, so an encoded
-    slash could not be told from a real one) and logs through `logging`, not stderr."""
+class Server:
+    """A WSGI app served by waitress on a socket that is already listening.
 
-    def get_environ(self) -> dict[str, Any]:
-        environ: dict[str, Any] = super().get_environ()
-        environ["RAW_PATH"] = self.path.split("?", 1)[0].split("#", 1)[0]
-        return environ
+    `serve_forever` runs the server in the calling thread until `shutdown` (from another
+    thread) or Ctrl-C; `server_close` then frees the port and the pool's threads.
+    """
 
-    def log_message(self, message: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), message % args)
-
-
-class Server(socketserver.ThreadingMixIn, WSGIServer):
-    """The standard library's WSGI server, one thread per connection (players open several)."""
-
-    daemon_threads = True
-    block_on_close = False
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind looks the host name up (getfqdn), which can hang offline.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = host.decode() if isinstance(host, bytes) else str(host)
+    def __init__(self, app: Callable[..., Iterable[bytes]], sock: socket.socket) -> None:
+        host, port = sock.getsockname()[:2]
+        self.server_name = str(host)
         self.server_port = int(port)
-        self.setup_environ()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("Connection from %s ended with an error", client_address, exc_info=True)
+        self._map: dict[int, Any] = {}
+        self._server = waitress.create_server(
+            app,
+            map=self._map,
+            sockets=[sock],
+            threads=THREADS,
+            server_name=self.server_name,
+            # The app's errors are logged and answered with a plain 500 by the app itself.
+            expose_tracebacks=False,
+        )
+        self._stopped = threading.Event()
+        self._stopped.set()
 
     @property
     def url(self) -> str:
@@ -236,9 +302,27 @@ class Server(socketserver.ThreadingMixIn, WSGIServer):
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port}/"
 
+    def serve_forever(self) -> None:
+        """Answer requests until `shutdown` or Ctrl-C (which returns, not raises)."""
+        self._stopped.clear()
+        try:
+            self._server.run()
+        finally:
+            self._stopped.set()
 
-class _Server6(Server):
-    address_family = socket.AF_INET6
+    def shutdown(self) -> None:
+        """Stop `serve_forever` from another thread and wait until it has returned."""
+        # The loop's own thread closes its sockets, so the loop ends with nothing to watch.
+        self._server.trigger.pull_trigger(self._close_sockets)
+        self._stopped.wait()
+
+    def server_close(self) -> None:
+        """Close the listening socket and connections, and stop the pool's threads."""
+        self._close_sockets()
+        self._server.task_dispatcher.shutdown()
+
+    def _close_sockets(self) -> None:
+        waitress.wasyncore.close_all(self._map)
 
 
 def make_server(
@@ -247,14 +331,24 @@ def make_server(
     port: int = DEFAULT_PORT,
     feed: FeedOptions | None = None,
 ) -> Server:
-    """A server for `root`, bound and ready for `serve_forever` (port 0 picks a free port)."""
+    """A server for `root`, listening and ready for `serve_forever` (port 0 picks a free one)."""
     if not root.is_dir():
         raise InputError(
             f"{root} is not a folder: render an episode first, or give the output folder."
         )
-    server_class = _Server6 if ":" in host else Server
+    options = feed or FeedOptions()
+    # What requests use lazily otherwise, before any thread answers one: the MIME table and
+    # the feed's modules (feedgen imports its extensions when a feed is first built).
+    mimetypes.init()
+    build_feed(root, options.with_base_url(f"http://{DEFAULT_HOST}/"))
+    return Server(App(root, options), listen(host, port))
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port; ServeError, naming the option to change, when not."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        server = server_class((host, port), _Handler)
+        return socket.create_server((host, port), family=family, backlog=BACKLOG)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise ServeError(
@@ -265,9 +359,9 @@ def make_server(
             raise ServeError(
                 f"Not allowed to listen on port {port}: choose one above 1023 with --port."
             ) from exc
-        raise ServeError(f"Cannot listen on {host}:{port} ({exc.strerror}): check --host.") from exc
-    server.set_app(App(root, feed or FeedOptions()))
-    return server
+        raise ServeError(
+            f"Cannot listen on {host}:{port} ({exc.strerror or exc}): check --host."
+        ) from exc
 
 
 def lan_addresses() -> list[str]:

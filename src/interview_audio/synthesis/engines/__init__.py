@@ -12,8 +12,14 @@ from dataclasses import dataclass
 
 from interview_audio import plugins
 from interview_audio.errors import EngineUnavailable, VoicesError
-from interview_audio.synthesis.engines.base import Engine, EngineOptions, EnginePlugin
+from interview_audio.synthesis.engines.base import (
+    Engine,
+    EngineOptions,
+    EnginePlugin,
+    speak_a_word,
+)
 from interview_audio.voices.kinds import check_engine_choice, engine_choices
+from interview_audio.voices.model import Voice
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,19 @@ def load_engine(name: str, options: EngineOptions) -> Engine:
     if name not in found:
         raise VoicesError(f"Unknown engine {name!r}: choose one of {', '.join(engine_choices())}.")
     return found[name].load(options)
+
+
+def selftest(name: str, options: EngineOptions, voice: Voice | None = None) -> str:
+    """`doctor`'s test of one engine: what worked, in a few words, or the error naming the fix.
+
+    `voice` is the one voices.yaml gives the narrator on this engine, if any."""
+    plugin = engine_plugins()[name]
+    own: Callable[[EngineOptions, Voice | None], str] | None = getattr(plugin, "selftest", None)
+    if own is not None:
+        return own(options, voice)
+    return speak_a_word(
+        lambda: plugin.load(options), voice or plugin.default_voice(), plugin.named_voice
+    )
 
 
 @dataclass(frozen=True)

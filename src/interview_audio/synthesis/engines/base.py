@@ -4,13 +4,15 @@ it (the entry-point group `interview_audio.engines`; see the README's "Writing a
 from __future__ import annotations
 
 import importlib
+import time
+from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from interview_audio import yamlfile
-from interview_audio.errors import EngineUnavailable, VoicesError
+from interview_audio.errors import EngineError, EngineUnavailable, VoicesError
 from interview_audio.voices.kinds import VoiceKind
 from interview_audio.voices.model import Voice, VoiceTransform
 
@@ -97,7 +99,9 @@ class Engine(Protocol):
 @runtime_checkable
 class EnginePlugin(VoiceKind, Protocol):
     """What an entry point of the group `interview_audio.engines` names: the engine's voices as
-    voices.yaml writes them (`VoiceKind`), and how to load it."""
+    voices.yaml writes them (`VoiceKind`), and how to load it. It may also have a
+    `selftest(options, voice) -> str` for `doctor` (`Plugin` has one); without one, `doctor`
+    loads the engine and has it speak a word (`speak_a_word`)."""
 
     description: str
 
@@ -105,6 +109,43 @@ class EnginePlugin(VoiceKind, Protocol):
         """The engine, ready to speak; heavy imports happen here. EngineUnavailable (naming the
         `pip install` that fixes it) when it cannot run on this machine."""
         ...
+
+
+# What an engine says when `doctor` tests it.
+TEST_WORD = "你好"
+# Below this peak (of 32767) a clip is silence, not speech.
+_AUDIBLE = 300
+
+
+def speak_a_word(
+    load: Callable[[], Engine], voice: Voice | None, named_voice: Callable[[str], Voice]
+) -> str:
+    """The test of an engine: load it and speak one word with `voice` (None: the first voice
+    it offers, made by `named_voice`). What worked, in a few words; the engine's errors
+    (EngineUnavailable naming the fix) pass through."""
+    started = time.monotonic()
+    engine = load()
+    loaded = time.monotonic()
+    chosen = voice
+    if chosen is None:
+        offered = engine.voices()
+        if not offered:
+            raise EngineUnavailable(
+                f"The {engine.name} engine offers no voices: reinstall the package that "
+                "provides it."
+            )
+        chosen = named_voice(offered[0].name)
+    speech = engine.synthesize(TEST_WORD, chosen)
+    samples = array("h", speech.pcm[: len(speech.pcm) // 2 * 2])
+    if not samples or max(abs(sample) for sample in samples) < _AUDIBLE:
+        raise EngineError(
+            f"The {engine.name} engine loaded but spoke only silence for {TEST_WORD!r}: "
+            "reinstall it, or choose another engine."
+        )
+    return (
+        f"loaded in {loaded - started:.1f} s, said {TEST_WORD} ({speech.duration:.1f} s of "
+        f"audio, {chosen.label()}) in {time.monotonic() - loaded:.1f} s"
+    )
 
 
 VoiceParser = Callable[[Mapping[str, yamlfile.Node], yamlfile.Node, VoiceTransform | None], Voice]
@@ -129,6 +170,9 @@ class Plugin:
     required: bool = False
     settings_keys: tuple[str, ...] = ()
     settings: Callable[[Mapping[str, yamlfile.Node], Path], object] | None = None
+    # "module:function" taking EngineOptions: the engine's own test for `doctor`, instead of
+    # speaking a word (Edge: whether its service answers). Imported only when it runs.
+    check: str = ""
 
     def default_voice(self) -> Voice | None:
         return self.default() if self.default is not None else None
@@ -150,7 +194,20 @@ class Plugin:
         return self.settings(fields, base)
 
     def load(self, options: EngineOptions) -> Engine:
-        module_name, _, class_name = self.engine.partition(":")
+        engine: Engine = self._imported(self.engine).load(options)
+        return engine
+
+    def selftest(self, options: EngineOptions, voice: Voice | None = None) -> str:
+        """`doctor`'s test: the engine's own `check`, else speak a word (`speak_a_word`)."""
+        if self.check:
+            result: str = self._imported(self.check)(options)
+            return result
+        return speak_a_word(
+            lambda: self.load(options), voice or self.default_voice(), self.named_voice
+        )
+
+    def _imported(self, spec: str) -> Any:
+        module_name, _, attribute = spec.partition(":")
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
@@ -159,5 +216,4 @@ class Plugin:
                 "that provides it (for the built-in engines `pip install --force-reinstall "
                 "interview-audio`, or `pip install -e .` in a checkout)."
             ) from exc
-        engine: Engine = getattr(module, class_name).load(options)
-        return engine
+        return getattr(module, attribute)

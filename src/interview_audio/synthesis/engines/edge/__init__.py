@@ -18,4 +18,5 @@ PLUGIN = Plugin(
     parse=parse_edge_voice,
     named=lambda name: EdgeVoice(name=name),
     required=True,
+    check="interview_audio.synthesis.engines.edge.engine:selftest",
 )

@@ -59,6 +59,8 @@ CHUNK_BYTES = 3000
 SENTENCE_CHARS = 500
 TRUNCATION_TOLERANCE = 0.05  # seconds (two MP3 frames) the audio may end before the last sentence
 COVERAGE_FALLBACK = 0.9  # share of characters the boundaries must report if their text differs
+# How long `auto` and `doctor` wait for the service to answer before going offline.
+REACH_TIMEOUT = 3.0
 VOICE_CACHE_SECONDS = 24 * 3600
 VOICE_CACHE_FILE = "edge-voices.json"
 RATE_OR_VOLUME = re.compile(r"^[+-]\d+%$")
@@ -292,7 +294,7 @@ def _age(timestamp: float) -> str:
     return f"{hours:.0f} hours ago" if hours < 48 else f"{hours / 24:.0f} days ago"
 
 
-def reachable(timeout: float = 3.0) -> bool:
+def reachable(timeout: float = REACH_TIMEOUT) -> bool:
     """Whether the Edge service answers: its voice list arrives within `timeout` seconds."""
     try:
         voices = _run(_fetch_voices(timeout))
@@ -300,6 +302,19 @@ def reachable(timeout: float = 3.0) -> bool:
         log.debug("Edge TTS service not reachable: %s: %s", type(exc).__name__, exc)
         return False
     return bool(voices)
+
+
+def selftest(options: EngineOptions) -> str:
+    """`doctor`'s test: whether the service answers within 3 s, as `auto` asks it before a
+    render (no voice is spoken: that would cost a request per run of `doctor`)."""
+    _import_edge_tts()
+    started = time.monotonic()
+    if not reachable(REACH_TIMEOUT):
+        raise EngineUnavailable(
+            f"The Edge service did not answer within {REACH_TIMEOUT:g} s (offline, or the "
+            "network blocks it)."
+        )
+    return f"the service answered in {time.monotonic() - started:.1f} s"
 
 
 class EdgeEngine:
