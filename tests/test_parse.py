@@ -30,8 +30,8 @@ PARK_TURNS = [
 @pytest.mark.parametrize(
     ("fixture", "host", "guest"),
     [
-        ("bold_inline.txt", "主持人王芳", "刘建国"),
-        ("bold_own_line.txt", "主持人王芳", "刘建国"),
+        ("bold_inline.txt", "王芳", "刘建国"),  # `主持人王芳：`: the role, then the name
+        ("bold_own_line.txt", "王芳", "刘建国"),
         ("plain.txt", "王芳", "刘建国"),
         ("colon_outside.txt", "王芳", "刘建国"),
         ("halfwidth_english.txt", "Kara Swisher", "Jan Gehl"),
@@ -51,7 +51,7 @@ def test_three_speakers_and_mixed_names() -> None:
     script = read_article(FIXTURES / "three_speakers.txt")
     names = [(s.name, s.role, script.turn_count(s.name)) for s in script.speakers]
     assert names == [
-        ("主持人王芳", Role.HOST, 3),
+        ("王芳", Role.HOST, 3),
         ("刘建国", Role.GUEST, 2),
         ("黄仁勋", Role.GUEST, 2),
         ("Lex Fridman", Role.GUEST, 2),
@@ -97,7 +97,7 @@ def test_sample_interview() -> None:
     assert script.meta.date == "2025-03-18"
     assert script.meta.source_url == "https://example.com/articles/indie-game-interview?id=42"
     assert script.meta.cover_url == "https://example.com/images/indie-game-cover.jpg"
-    assert [s.name for s in script.speakers] == ["主持人林晓", "陈默", "周一鸣"]
+    assert [s.name for s in script.speakers] == ["林晓", "陈默", "周一鸣"]
     assert len(script.turns) == 14
     assert [t.title for t in script.topics] == [
         "从辞职到立项",
@@ -139,7 +139,7 @@ def test_seed_article(seed: Path) -> None:
     assert script.meta.source_url.endswith("#rd")
     assert script.meta.cover_url.startswith("https://mmbiz.qpic.cn/")
     assert len(script.turns) == 59
-    assert script.turn_count("主持人安德鲁") == 30
+    assert script.turn_count("安德鲁") == 30  # `主持人安德鲁`: the role, then the name
     assert script.turn_count("山姆·奥特曼") == 29
     assert [s.role for s in script.speakers] == [Role.HOST, Role.GUEST]
     assert len(script.topics) == 9

@@ -37,6 +37,7 @@ from interview_audio.article.labels import (
     is_bold_alone,
     normalize_name,
     single_alone_labels,
+    without_lists,
 )
 from interview_audio.article.markup import (
     clean_text,
@@ -270,6 +271,7 @@ def _find_speakers(page: _Page, section: int | None, name: str) -> _Speakers:
         for index, line in enumerate(page.lines)
         if index not in page.skip and (label := candidate(index, line))
     ]
+    labels = without_lists(labels)
     whos_who = _whos_who(labels)
     singles = single_alone_labels(labels) | _list_headings(page, labels) | set(whos_who)
     labels = [label for label in labels if label.line not in singles]
