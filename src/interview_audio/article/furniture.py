@@ -44,6 +44,9 @@ END_HEADINGS = re.compile(
     r"往期|推荐阅读|相关阅读|延伸阅读|精选文章|历史文章|热门文章|END\b|参考资料|推 荐 阅 读|"
     r"跳转到 ?Cubox ?查看|热点视频|更多阅读|热门推荐|猜你喜欢|精彩回顾|往期回顾|点击阅读"
 )
+# The rest of an image address that an exporter broke over two lines (`&from;=appmsg)**`).
+_URL_TAIL = re.compile(r"^[*\s]*[&?][\w;]+=[^\s\u3400-\u9fff]*$")
+_TIMESTAMP = re.compile(r"^[\[(（]?\d{1,2}:\d{2}(?::\d{2})?[\])）]?$")
 _CARD_COUNT = re.compile(r"^\d+\s*篇原创内容$")
 _CARD_WORD = re.compile(r"^(?:公众号|视频号|小程序|，|,)$")
 
@@ -56,8 +59,10 @@ def furniture_kind(raw: str, cleaned: str) -> str:
         return "symbols"
     if _SEPARATOR.match(stripped) or _SEPARATOR.match(cleaned):
         return "separator"
-    if only_links(stripped):
+    if only_links(stripped) or _URL_TAIL.match(stripped):
         return "link"
+    if _TIMESTAMP.match(cleaned):
+        return "timestamp"
     if EMOJI.match(stripped.lstrip("*# ")) and len(cleaned) < 80:
         return "symbols"
     if _FOOTER.match(cleaned):

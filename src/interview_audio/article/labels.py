@@ -102,6 +102,7 @@ def looks_like_person(name: str) -> bool:
     if re.fullmatch(r"[\u3400-\u9fff]{2,4}", name):
         return (
             name[0] in SURNAMES
+            and len(name) <= 3
             or name.startswith(COMPOUND_SURNAMES)
             or len(name) == 2
             and name[0] in "小老阿"  # 小周, 老赵, 阿茂: what friends and colleagues are called
@@ -305,6 +306,91 @@ def _reads_as_speaker(name: str) -> bool:
     """A name that speaks once counts only when it is a person's name or a part in the exchange
     (观众, 提问者); a phrase that ends in a colon (`投稿或其他事宜：`, `内容整理：`) is neither."""
     return looks_like_person(name) or bool(_PARTS.match(name)) or is_asr_label(name)
+
+
+# What may end the text before a label that starts a turn in the middle of a line: a sentence
+# end, a closing quote or bracket (`…为什么这么说？”K.K.：因为…`).
+_ENDS = "。！？!?…”」』）)】"
+# A caption glued to the label after it ends with a noun, never with these (`我问张三：`).
+_VERB_TAIL = re.compile(r"[问問说說讲講对對向跟和与與给給叫找请請道称稱告诉訴]$")
+
+
+@dataclass(frozen=True)
+class Inline:
+    """A label inside a line: where its marks start in the raw line, where its text starts,
+    and the label; `caption` when the text before it is a caption glued to it."""
+
+    start: int
+    text_start: int
+    label: Label
+    caption: bool = False
+
+
+def inline_labels(line_no: int, raw: str, names: list[str], colon_follows: bool) -> list[Inline]:
+    """Labels of known speakers that start turns inside a line: after a sentence end or a
+    closing quote, after bold text (`**有同伴是最好的奖励。** **主持人** ：…`), split by bold
+    (`**吴宝** **珠：**`), at the line's end when the next line starts with the colon, or after
+    a short caption glued to it (`…全家福三联生活周刊：`). Not a label: a name and a colon
+    after a verb inside a sentence (`我问张三：`)."""
+    view: list[str] = []
+    where: list[int] = []
+    for index, char in enumerate(raw):
+        if char == "*" or char.isspace():
+            continue
+        view.append(char)
+        where.append(index)
+    text = "".join(view)
+    found: list[Inline] = []
+    taken: list[tuple[int, int]] = []
+    for name in sorted(set(names), key=len, reverse=True):
+        key = re.sub(r"\s+", "", name)
+        at = text.find(key)
+        while at >= 0:
+            end = at + len(key)
+            clash = any(a < end and at < b for a, b in taken)
+            with_colon = end < len(text) and text[end] in "：:"
+            at_end = end == len(text) and colon_follows
+            if not clash and (with_colon or at_end):
+                opening = not text[:at].strip("#>")  # at the start, or after `####`
+                glued = not opening and _glued_caption(text[:at], key, found)
+                if opening or text[at - 1] in _ENDS or glued:
+                    start = where[at]
+                    while start > 0 and (raw[start - 1] == "*" or raw[start - 1].isspace()):
+                        start -= 1
+                    text_start = where[end] + 1 if with_colon else len(raw)
+                    label = Label(line_no, name, "", "inline", "")
+                    found.append(Inline(start, text_start, label, glued))
+                    taken.append((at, end + 1))
+            at = text.find(key, end)
+    found.sort(key=lambda item: item.start)
+    return [
+        Inline(
+            item.start,
+            item.text_start,
+            Label(
+                line_no,
+                item.label.name,
+                "",
+                "inline",
+                raw[item.text_start : found[i + 1].start if i + 1 < len(found) else len(raw)],
+            ),
+            item.caption,
+        )
+        for i, item in enumerate(found)
+    ]
+
+
+def _glued_caption(before: str, name: str, found: list[Inline]) -> bool:
+    """A picture's caption that an exporter glued to the next label: short, without
+    punctuation, at the start of the line, not ending in a verb."""
+    return (
+        bool(before)
+        and not found
+        and len(name) >= 2
+        and len(before) <= 40
+        and not re.search(r"[，,。！？!?；;：:、]", before)
+        and not _VERB_TAIL.search(before)
+    )
 
 
 def single_alone_labels(labels: list[Label]) -> set[int]:

@@ -30,11 +30,14 @@ from interview_audio.article.furniture import (
 from interview_audio.article.labels import (
     LABEL_STYLES,
     QA_NAMES,
+    Inline,
     Label,
     bold_alone_text,
     candidate,
     confirm_speakers,
+    inline_labels,
     is_bold_alone,
+    looks_like_person,
     normalize_name,
     single_alone_labels,
     without_lists,
@@ -58,7 +61,7 @@ from interview_audio.article.script import (
     Turn,
     load_script,
 )
-from interview_audio.article.speakers import Clues, identify
+from interview_audio.article.speakers import Clues, identify, person_in
 from interview_audio.errors import ParseError
 
 log = logging.getLogger(__name__)
@@ -176,10 +179,11 @@ def parse(text: str, name: str = "input", keep_translation: bool = False) -> Art
     page, fields = _read_page(text)
     section = _set_translation_aside(page, keep_translation)
     found = _find_speakers(page, section, name)
-    first_label = min(found.by_line)
+    first_label = min(found.speaker_of)
     meta = _meta(page, first_label, fields, name)
     topic_lines, topics = _topics(page, first_label)
     walk = _Walk(page, found.by_line, found.speaker_of, section if keep_translation else None)
+    walk.inline, walk.canonical = found.inline, found.canonical
     turns = walk.run(first_label)
     if not turns:
         raise ParseError(
@@ -256,13 +260,14 @@ def _set_translation_aside(page: _Page, keep_translation: bool) -> int | None:
 class _Speakers:
     """The labels that start turns: `speaker_of` and `by_line` by line, `canonical` each
     spelling's speaker in the article itself, `main` its labels (not the translation's), and
-    `whos_who` the lines that say who a Q or A is."""
+    `whos_who` the lines that say who a label is."""
 
     main: list[Label]
     canonical: dict[str, str]
     speaker_of: dict[int, str]
     by_line: dict[int, Label]
     whos_who: dict[int, tuple[str, str]]
+    inline: dict[int, list[Inline]] = field(default_factory=dict)
 
 
 def _find_speakers(page: _Page, section: int | None, name: str) -> _Speakers:
@@ -271,9 +276,14 @@ def _find_speakers(page: _Page, section: int | None, name: str) -> _Speakers:
         for index, line in enumerate(page.lines)
         if index not in page.skip and (label := candidate(index, line))
     ]
+    rejected = {label.line for label in labels}
     labels = without_lists(labels)
+    rejected -= {label.line for label in labels}
     whos_who = _whos_who(labels)
-    singles = single_alone_labels(labels) | _list_headings(page, labels) | set(whos_who)
+    singles = {
+        line for line in single_alone_labels(labels) if not _colon_follows(page, line)
+    }  # a bold name alone whose colon the exporter put on the next line is a label
+    singles |= _list_headings(page, labels) | set(whos_who) | rejected
     labels = [label for label in labels if label.line not in singles]
     main = [label for label in labels if section is None or label.line < section]
     extra = [label for label in labels if section is not None and label.line >= section]
@@ -290,7 +300,54 @@ def _find_speakers(page: _Page, section: int | None, name: str) -> _Speakers:
         {label.line: in_section[label.name] for label in extra if label.name in in_section}
     )
     by_line = {label.line: label for label in labels if label.line in speaker_of}
-    return _Speakers(main, canonical, speaker_of, by_line, whos_who)
+    inline = _inline(page, section, canonical, by_line, singles | set(whos_who))
+    first = min(by_line, default=len(page.lines))
+    for index in [i for i in inline if i < first]:
+        items = inline[index]
+        opening = items[0]
+        said = whos_who_line(opening.label.name, opening.label.rest)
+        if said is not None and not page.lines[index][: opening.start].strip(" *#>"):
+            whos_who[index] = said  # `****Q：CBS 主持人 Brook Silva-Braga`
+            del inline[index]
+    for index, items in inline.items():
+        speaker_of.setdefault(index, canonical[items[0].label.name])
+    return _Speakers(main, canonical, speaker_of, by_line, whos_who, inline)
+
+
+def _inline(
+    page: _Page,
+    section: int | None,
+    canonical: dict[str, str],
+    by_line: dict[int, Label],
+    singles: set[int],
+) -> dict[int, list[Inline]]:
+    """Turns that start inside a line (after a question's closing quote, after bold text, at
+    a line's end before the colon on the next line); a line-start label then keeps only the
+    text before the next one."""
+    names = list(canonical)
+    found: dict[int, list[Inline]] = {}
+    end = section if section is not None else len(page.lines)
+    for index in range(end):
+        raw = page.lines[index]
+        if index in page.skip or index in singles or not raw.strip():
+            continue
+        items = inline_labels(index, raw, names, _colon_follows(page, index))
+        if index in by_line:
+            items = [i for i in items if raw[: i.start].strip(" *#>") and not i.caption]
+        if not items:
+            continue
+        found[index] = items
+        if index in by_line:
+            shortened = candidate(index, raw[: items[0].start])
+            if shortened is not None and shortened.name == by_line[index].name:
+                by_line[index] = shortened
+    return found
+
+
+def _colon_follows(page: _Page, index: int) -> bool:
+    """The next non-blank line starts with a colon: the label before it was wrapped."""
+    following = next((i for i in range(index + 1, len(page.lines)) if page.lines[i].strip()), None)
+    return following is not None and bool(re.match(r"^[\s*]*[：:]", page.lines[following]))
 
 
 def _clues(
@@ -320,18 +377,50 @@ def _clues(
     )
 
 
+_PART_WORDS = {
+    "host": "主持人",
+    "moderator": "主持人",
+    "interviewer": "主持人",
+    "主持": "主持人",
+    "guest": "嘉宾",
+    "interviewee": "嘉宾",
+    "嘉賓": "嘉宾",
+    "受访者": "嘉宾",
+    "受訪者": "嘉宾",
+}
+
+
 def _whos_who(labels: list[Label]) -> dict[int, tuple[str, str]]:
-    """`A：Geoffrey Hinton` above a Q/A interview says who answers; it is not a turn. By line:
-    the part (主持人, 嘉宾) and the person."""
+    """Lines before the dialogue that say who a label is, not turns: `A：Geoffrey Hinton`,
+    `**Host：** Dwarkesh Patel`, `**問：《在晴朗的一天出發》主持人**`, `**陳：陳美齡**`. By line:
+    the part or label (主持人, 嘉宾, 陳) and the person ("" when only a description is given)."""
+    said = {label.line: whos_who_line(label.name, label.rest) for label in labels}
+    counts = Counter(label.name for label in labels if said[label.line] is None)
+    first = min(
+        (label.line for label in labels if counts[label.name] >= 2 and said[label.line] is None),
+        default=0,
+    )
     return {
-        label.line: (QA_NAMES[label.name], clean_text(label.rest))
-        for label in labels
-        if label.name in QA_NAMES
-        and label.rest
-        and len(clean_text(label.rest)) <= 30
-        and not re.search(r"[，。？！,.?!；;]", clean_text(label.rest))
-        and normalize_name(label.rest) is not None
+        line: who for line, who in said.items() if who is not None and line < first
     }
+
+
+def whos_who_line(name: str, rest: str) -> tuple[str, str] | None:
+    """(part or label, person) when `name：rest` says who someone is rather than what they say."""
+    text = re.sub(r"[（(][^）)]*[）)]", "", clean_text(rest)).strip()
+    if not text or len(text) > 40 or re.search(r"[，,。？！?!；;]", text):
+        return None
+    part = QA_NAMES.get(name) or _PART_WORDS.get(name.casefold()) or (
+        name if name in ("主持人", "嘉宾") else ""
+    )
+    if part:
+        person = person_in(text) or (text if normalize_name(text) and looks_like_person(text) else "")
+        return part, person
+    if re.fullmatch(r"[A-Za-z]+", name):
+        latin = re.search(rf"\b(?:[A-Z][a-z]+ {name}|{name}(?: [A-Z][A-Za-z-]+)+)\b", text)
+        return (name, latin.group(0)) if latin else None
+    chinese = re.search(rf"{re.escape(name)}[\u4e00-\u9fff]{{1,2}}$", text)
+    return (name, chinese.group(0)) if chinese and len(name) <= 2 else None
 
 
 def _intro_lines(page: _Page, first_label: int, topic_lines: list[int]) -> list[str]:
@@ -577,6 +666,8 @@ class _Walk:
         self.page = page
         self.by_line = by_line
         self.speaker_of = speaker_of
+        self.inline: dict[int, list[Inline]] = {}
+        self.canonical: dict[str, str] = {}
         self.section = section
         self.turns: list[tuple[str, list[str]]] = []
         self.turn_lines: list[list[int]] = []
@@ -584,7 +675,7 @@ class _Walk:
         self.hints: dict[str, str] = {}
         self.translated_from: int | None = None  # index of the first turn of the translation
         self.end = len(page.lines)
-        self.last_label = max(by_line)
+        self.last_label = max(speaker_of)
         self._pending: list[str] = []
         self._block = ""
         self._block_lines: list[int] = []
@@ -592,6 +683,8 @@ class _Walk:
 
     def _flush(self) -> None:
         cleaned = clean_text(self._block)
+        if self.turns and not self.turns[-1][1]:
+            cleaned = cleaned.lstrip("：: ")  # a label's colon that the exporter wrapped
         if self.turns and cleaned and re.search(r"\w", cleaned):
             paragraphs = self.turns[-1][1]
             if paragraphs and re.match(r"^[。，、；：！？…）)”」]", cleaned):
@@ -640,6 +733,9 @@ class _Walk:
             self._flush()
             self._previous_blank = True
             return True
+        if index in self.inline:
+            self._split_line(index, raw)
+            return True
         heading = _HEADING.match(raw)
         if heading and heading.group(2):
             return self._markdown_heading(index, heading.group(2))
@@ -669,7 +765,9 @@ class _Walk:
 
     def _start_turn(self, index: int, label: Label) -> None:
         self._flush()
-        speaker = self.speaker_of[index]
+        speaker = (
+            self.canonical[label.name] if label.style == "inline" else self.speaker_of[index]
+        )
         if label.hint:
             self.hints.setdefault(speaker, label.hint)
         for title in self._pending:
@@ -681,6 +779,23 @@ class _Walk:
         self._block_lines = [index]
         self._mark(index, "dialogue")
         self._previous_blank = False
+
+    def _split_line(self, index: int, raw: str) -> None:
+        """A line with turns starting inside it: what comes before the first one continues
+        the current turn (or is a caption glued to the label), then each turn in order."""
+        items = self.inline[index]
+        label = self.by_line.get(index)
+        if label:
+            self._start_turn(index, label)
+        else:
+            before = raw[: items[0].start].strip()
+            if items[0].caption:
+                self._flush()
+                self._mark(index, FURNITURE)
+            elif before and clean_text(before):
+                self._take_other(index, before, before, clean_text(before))
+        for item in items:
+            self._start_turn(index, item.label)
 
     def _take_other(self, index: int, raw: str, stripped: str, cleaned: str) -> bool:
         """A line that is neither a label nor a Markdown heading: furniture, a bold heading,
