@@ -42,10 +42,15 @@ _AROUND = r"[\s·•\-—–=~*_()（）【】\[\]]*"
 END_MARK = re.compile(rf"^{_AROUND}(?:FIN|END|THE END|完|全文完|本文完){_AROUND}$", re.IGNORECASE)
 END_HEADINGS = re.compile(
     r"往期|推荐阅读|相关阅读|延伸阅读|精选文章|历史文章|热门文章|END\b|参考资料|推 荐 阅 读|"
-    r"跳转到 ?Cubox ?查看|热点视频|更多阅读|热门推荐|猜你喜欢|精彩回顾|往期回顾|点击阅读"
+    r"跳转到 ?Cubox ?查看|热点视频|更多阅读|热门推荐|猜你喜欢|精彩回顾|往期回顾|点击阅读|"
+    r"^附[录錄]$|^Appendix$"
 )
 # The rest of an image address that an exporter broke over two lines (`&from;=appmsg)**`).
-_URL_TAIL = re.compile(r"^[*\s]*[&?][\w;]+=[^\s\u3400-\u9fff]*$")
+_URL_TAIL = re.compile(r"^[*\s]*[&?][\w;]+=[^\s()\u3400-\u9fff]*\)?[*\s]*")
+# An editor's or a note-taker's aside inside the dialogue, never the speaker's words.
+_NOTE = re.compile(
+    r"^\*\*\s*(?:小结|小結|编者按|編者按|编者注|編者注|编注|編注|注|备注|備註)\s*[:：]"
+)
 _TIMESTAMP = re.compile(r"^[\[(（]?\d{1,2}:\d{2}(?::\d{2})?[\])）]?$")
 _CARD_COUNT = re.compile(r"^\d+\s*篇原创内容$")
 _CARD_WORD = re.compile(r"^(?:公众号|视频号|小程序|，|,)$")
@@ -59,8 +64,17 @@ def furniture_kind(raw: str, cleaned: str) -> str:
         return "symbols"
     if _SEPARATOR.match(stripped) or _SEPARATOR.match(cleaned):
         return "separator"
-    if only_links(stripped) or _URL_TAIL.match(stripped):
+    tail = _URL_TAIL.match(stripped)
+    if (
+        only_links(stripped)
+        or tail
+        and (not stripped[tail.end() :].strip(" *") or only_links(stripped[tail.end() :]))
+    ):
         return "link"
+    if stripped.startswith("|") and stripped.endswith("|"):
+        return "table"
+    if _NOTE.match(stripped):
+        return "note"
     if _TIMESTAMP.match(cleaned):
         return "timestamp"
     if EMOJI.match(stripped.lstrip("*# ")) and len(cleaned) < 80:

@@ -521,7 +521,13 @@ def _english_lines(page: _Page, section: int | None) -> set[int]:
     joined = "\n".join(page.cleaned[:end])[:50_000]  # a sample is enough to tell
     if han_count(joined) <= latin_words(joined):
         return set()
-    return {i for i in range(end) if page.content(i) and is_latin_prose(page.cleaned[i])}
+    return {
+        i
+        for i in range(end)
+        if page.content(i)
+        and is_latin_prose(page.cleaned[i])
+        and not is_furniture(page.lines[i], page.cleaned[i])
+    }
 
 
 def _meta(page: _Page, first_label: int, fields: dict[str, str], name: str) -> Meta:
@@ -845,8 +851,10 @@ class _Walk:
                 break
         self._flush()
         for index in range(self.end, len(lines)):
-            if page.content(index) and not page.fate[index] and page.cleaned[index]:
-                page.fate[index] = AFTER
+            if page.fate[index] == ENGLISH or (
+                page.content(index) and not page.fate[index] and page.cleaned[index]
+            ):
+                page.fate[index] = AFTER  # English after the end is end matter, not a translation
         kept = [i for i, turn in enumerate(self.turns) if turn[1]]
         if self.translated_from is not None:
             self.translated_from = sum(1 for i in kept if i < self.translated_from)
