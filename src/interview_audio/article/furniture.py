@@ -88,6 +88,18 @@ def furniture_kind(raw: str, cleaned: str) -> str:
     return ""
 
 
+_CONTACT = re.compile(
+    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+\.[A-Za-z]|(?<![A-Za-z0-9_@.])@[A-Za-z0-9_]{3,}|"
+    r"(?<![A-Za-z0-9.@_-])[A-Za-z0-9-]+\.(?:com|cn|net|org|io|hk|tw)(?![A-Za-z0-9-])"
+)
+
+
+def has_contact(cleaned: str) -> bool:
+    """An e-mail address, an @handle or a web address: after the last answer, that is the
+    show's or the publisher's sign-off (`欢迎大家在 Twitter 上关注 @NoPriorsPod…`)."""
+    return bool(_CONTACT.search(cleaned))
+
+
 def is_furniture(raw: str, cleaned: str) -> bool:
     return bool(furniture_kind(raw, cleaned))
 

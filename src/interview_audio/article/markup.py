@@ -210,10 +210,12 @@ class Blocks:
     lines: list[str]
     hidden: frozenset[int]  # lines of collapsed HTML (<details>), scripts, styles, comments
     code: frozenset[int]  # lines of fenced code
+    captions: frozenset[int] = frozenset()  # lines of HTML figures (<figure>, <figcaption>)
 
 
 # Setext underlines, HTML blocks and code fences: without any, the block pass changes nothing.
 _BLOCK_SIGNS = re.compile(r"^ {0,3}(?:(?:=+|-+)[ \t]*$|<[A-Za-z!/?]|```|~~~)", re.M)
+_FIGURE = re.compile(r"<(?:figure|figcaption|img)\b", re.IGNORECASE)
 _HIDDEN_HTML = re.compile(r"^\s*<(?:details|script|style|summary|!--)", re.IGNORECASE)
 
 
@@ -224,6 +226,7 @@ def normalize_blocks(lines: list[str]) -> Blocks:
     out = list(lines)
     hidden: set[int] = set()
     code: set[int] = set()
+    captions: set[int] = set()
     text = "\n".join(lines)
     if not _BLOCK_SIGNS.search(text):
         return Blocks(out, frozenset(), frozenset())  # nothing block-level to rewrite
@@ -242,13 +245,15 @@ def normalize_blocks(lines: list[str]) -> Blocks:
                 for index in range(first, last):
                     out[index] = ""
             else:
+                if _FIGURE.search("\n".join(lines[first:last])):
+                    captions.update(range(first, last))
                 for index in range(first, last):
                     out[index] = html.unescape(_TAG.sub("", lines[index]))
         elif token.type == "fence":
             code.update(range(first, last))
             for index in range(first, last):
                 out[index] = ""
-    return Blocks(out, frozenset(hidden), frozenset(code))
+    return Blocks(out, frozenset(hidden), frozenset(code), frozenset(captions))
 
 
 # --- language --------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from interview_audio.article.furniture import (
     PROMO,
     account_cards,
     furniture_kind,
+    has_contact,
     is_end_mark,
     is_furniture,
     is_image,
@@ -169,6 +170,7 @@ class _Page:
     cleaned: list[str]
     fate: list[str]
     skip: set[int]  # lines that can never be labels or dialogue
+    captions: frozenset[int] = frozenset()  # HTML figure captions: intro text, never a turn
 
     def content(self, index: int) -> bool:
         return bool(self.lines[index].strip()) and index not in self.skip
@@ -227,7 +229,9 @@ def _read_page(text: str) -> tuple[_Page, dict[str, str]]:
         raw[index] = ""
     blocks = normalize_blocks(raw)
     lines = blocks.lines
-    page = _Page(lines, [clean_text(line) for line in lines], [""] * len(lines), set())
+    page = _Page(
+        lines, [clean_text(line) for line in lines], [""] * len(lines), set(), blocks.captions
+    )
     for index in blocks.hidden | blocks.code:
         page.fate[index] = HIDDEN
     for index in account_cards(lines, page.cleaned):
@@ -750,6 +754,11 @@ class _Walk:
             self._start_turn(index, label)
             return True
         cleaned = page.cleaned[index]
+        if index in page.captions:
+            self._flush()
+            self._mark(index, FURNITURE)
+            self._previous_blank = True
+            return True
         if is_end_mark(cleaned):
             self._flush()
             self.end = index
@@ -807,7 +816,9 @@ class _Walk:
         """A line that is neither a label nor a Markdown heading: furniture, a bold heading,
         or more of the current turn."""
         kind = furniture_kind(raw, cleaned)
-        if kind in ("credit", "promo", "footer") and index > self.last_label:
+        if index > self.last_label and (
+            kind in ("credit", "promo", "footer") or has_contact(cleaned)
+        ):
             self._flush()  # credits after the last turn: the article's footer begins
             self.end = index
             return False
@@ -894,6 +905,11 @@ def _drop_tail_furniture(
         return
     header = "\n".join(page.cleaned[:first_label])
     paragraphs, starts = turns[-1][1], walk.turn_lines[-1]
+    if len(paragraphs) > 1 and paragraphs[-1].endswith(("：", ":")):
+        paragraphs.pop()  # `…的危害識別資料：` over pictures that are not read: an editor's line
+        if starts[len(paragraphs) :] and starts[-1] >= 0:
+            page.fate[starts[-1]] = AFTER
+        del starts[len(paragraphs) :]
     run = 0
     while run + 1 < len(paragraphs):
         last = paragraphs[-1 - run]
