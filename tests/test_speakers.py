@@ -27,7 +27,7 @@ def test_a_panel_of_four_with_one_woman() -> None:
     found = {s.name: (s.role, s.gender) for s in script.speakers}
     assert found == {
         "陈默": (Role.GUEST, None),  # speaks first, asks nothing; 默 is anyone's name
-        "主持人": (Role.HOST, None),
+        "林晓": (Role.HOST, None),  # `主持人：`, and the intro says 由主持人林晓主持
         "刘建国": (Role.GUEST, Gender.MALE),
         "王芳": (Role.GUEST, Gender.FEMALE),
     }

@@ -259,9 +259,7 @@ def confirm_speakers(labels: list[Label]) -> dict[str, str]:
         if totals[name] != 1:
             continue
         bold_one_off = (
-            bold_totals[name] == 1
-            and len(bold_speakers) >= 2
-            and _reads_as_speaker(label.name)
+            bold_totals[name] == 1 and len(bold_speakers) >= 2 and _reads_as_speaker(label.name)
         )
         if bold_one_off or (
             label.style == "plain"

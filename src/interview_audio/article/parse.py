@@ -38,7 +38,6 @@ from interview_audio.article.labels import (
     confirm_speakers,
     inline_labels,
     is_bold_alone,
-    looks_like_person,
     normalize_name,
     single_alone_labels,
     without_lists,
@@ -62,7 +61,8 @@ from interview_audio.article.script import (
     Turn,
     load_script,
 )
-from interview_audio.article.speakers import Clues, identify, person_in
+from interview_audio.article.names import Named, full_names, whos_who_line
+from interview_audio.article.speakers import Clues, identify, linked
 from interview_audio.errors import ParseError
 
 log = logging.getLogger(__name__)
@@ -195,16 +195,16 @@ def parse(text: str, name: str = "input", keep_translation: bool = False) -> Art
     turns = _voice_translation(turns, walk.translated_from)
     _drop_tail_furniture(page, turns, walk, first_label)
     intro = "\n".join([meta.title, *_intro_lines(page, first_label, topic_lines)])
-    speakers = identify(
-        [(QA_NAMES.get(s, s), p) for s, p in turns], _clues(found, walk, turns, intro, meta)
-    )
+    shown = [(QA_NAMES.get(s, s), p) for s, p in turns]
+    clues = _clues(found, walk, turns, intro, meta)
+    names = _full_names(shown, meta.title, intro, found, clues)
+    shown = [(names[s].name if s in names else s, p) for s, p in shown]
+    speakers = identify(shown, _renamed(clues, names))
     roles = {speaker.name: speaker.role for speaker in speakers}
     script = Script(
         meta=meta,
         speakers=speakers,
-        turns=tuple(
-            Turn(QA_NAMES.get(s, s), roles[QA_NAMES.get(s, s)], tuple(p)) for s, p in turns
-        ),
+        turns=tuple(Turn(s, roles[s], tuple(p)) for s, p in shown),
         topics=topics,
         headings=tuple(walk.headings),
     )
@@ -365,6 +365,9 @@ def _clues(
     )
     aliases: dict[str, list[str]] = {QA_NAMES.get(s, s): [] for s, _ in turns}
     hints = {QA_NAMES.get(s, s): hint for s, hint in walk.hints.items()}
+    for speaker, hint in hints.items():
+        if speaker in aliases and re.fullmatch(r"主持人|主持|记者|記者|嘉宾|嘉賓", hint):
+            aliases[speaker].append(hint + speaker)  # `主持人林晓` as the label wrote it
     for variant, target in found.canonical.items():
         shown = QA_NAMES.get(target, target)
         if shown in aliases and variant != shown:
@@ -381,17 +384,56 @@ def _clues(
     )
 
 
-_PART_WORDS = {
-    "host": "主持人",
-    "moderator": "主持人",
-    "interviewer": "主持人",
-    "主持": "主持人",
-    "guest": "嘉宾",
-    "interviewee": "嘉宾",
-    "嘉賓": "嘉宾",
-    "受访者": "嘉宾",
-    "受訪者": "嘉宾",
-}
+def _full_names(
+    turns: list[tuple[str, list[str]]], title: str, intro: str, found: _Speakers, clues: Clues
+) -> dict[str, Named]:
+    """The full name of each label the article gives (陳 → 陳美齡, K.K. → 凯文·凯利, 嘉宾 → the
+    guest the introduction names, unless the questions are about someone in the third person:
+    a Q&A summary of an interview, not the interview)."""
+    order = list(dict.fromkeys(s for s, _ in turns))
+    names = full_names(order, title, intro, found.whos_who.values(), turns)
+    asked = "".join("".join(p) for s, p in turns if s == "主持人")
+    about_someone = len(re.findall("[他她]", asked)) > len(re.findall("[你您]", asked))
+    for label in order:
+        if label not in names and label in ("主持人", "嘉宾") and not about_someone:
+            person, quote = linked(label, clues)
+            if person and person not in order:
+                names[label] = Named(person, f"introduction: {quote}")
+    taken = [named.name for named in names.values()]
+    return {
+        label: named
+        for label, named in names.items()
+        if taken.count(named.name) == 1 and named.name not in order
+    }
+
+
+def _renamed(clues: Clues, names: dict[str, Named]) -> Clues:
+    """The clues keyed by the full names, each label kept as an alias and, where it names a
+    part (主持人, 嘉宾, 問), as the role hint."""
+    if not names:
+        return clues
+
+    def key(name: str) -> str:
+        return names[name].name if name in names else name
+
+    hints = {key(name): hint for name, hint in clues.hints.items()}
+    aliases = {key(name): list(spelled) for name, spelled in clues.aliases.items()}
+    for label, named in names.items():
+        aliases.setdefault(named.name, []).append(label)
+        role_word = named.part or (label if label in ("主持人", "嘉宾") else "")
+        if role_word:
+            hints.setdefault(named.name, role_word)
+    return Clues(
+        intro=clues.intro,
+        account=clues.account,
+        hints=hints,
+        whole_bold={key(name): n for name, n in clues.whole_bold.items()},
+        named={},
+        aliases={name: tuple(dict.fromkeys(spelled)) for name, spelled in aliases.items()},
+        full_names={
+            named.name: f"{label} is {named.name} ({named.why})" for label, named in names.items()
+        },
+    )
 
 
 def _whos_who(labels: list[Label]) -> dict[int, tuple[str, str]]:
@@ -404,27 +446,7 @@ def _whos_who(labels: list[Label]) -> dict[int, tuple[str, str]]:
         (label.line for label in labels if counts[label.name] >= 2 and said[label.line] is None),
         default=0,
     )
-    return {
-        line: who for line, who in said.items() if who is not None and line < first
-    }
-
-
-def whos_who_line(name: str, rest: str) -> tuple[str, str] | None:
-    """(part or label, person) when `name：rest` says who someone is rather than what they say."""
-    text = re.sub(r"[（(][^）)]*[）)]", "", clean_text(rest)).strip()
-    if not text or len(text) > 40 or re.search(r"[，,。？！?!；;]", text):
-        return None
-    part = QA_NAMES.get(name) or _PART_WORDS.get(name.casefold()) or (
-        name if name in ("主持人", "嘉宾") else ""
-    )
-    if part:
-        person = person_in(text) or (text if normalize_name(text) and looks_like_person(text) else "")
-        return part, person
-    if re.fullmatch(r"[A-Za-z]+", name):
-        latin = re.search(rf"\b(?:[A-Z][a-z]+ {name}|{name}(?: [A-Z][A-Za-z-]+)+)\b", text)
-        return (name, latin.group(0)) if latin else None
-    chinese = re.search(rf"{re.escape(name)}[\u4e00-\u9fff]{{1,2}}$", text)
-    return (name, chinese.group(0)) if chinese and len(name) <= 2 else None
+    return {line: who for line, who in said.items() if who is not None and line < first}
 
 
 def _intro_lines(page: _Page, first_label: int, topic_lines: list[int]) -> list[str]:
@@ -780,9 +802,7 @@ class _Walk:
 
     def _start_turn(self, index: int, label: Label) -> None:
         self._flush()
-        speaker = (
-            self.canonical[label.name] if label.style == "inline" else self.speaker_of[index]
-        )
+        speaker = self.canonical[label.name] if label.style == "inline" else self.speaker_of[index]
         if label.hint:
             self.hints.setdefault(speaker, label.hint)
         for title in self._pending:

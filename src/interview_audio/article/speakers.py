@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from interview_audio.article.labels import COMPOUND_SURNAMES, SURNAMES
+from interview_audio.article.labels import COMPOUND_SURNAMES, SURNAMES, is_asr_label
 from interview_audio.article.script import Gender, Role, Speaker, name_key
 from interview_audio.article.speakable import looks_like_account
 
@@ -65,6 +65,7 @@ class Clues:
     whole_bold: Mapping[str, int] = field(default_factory=dict)
     named: Mapping[str, str] = field(default_factory=dict)
     aliases: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    full_names: Mapping[str, str] = field(default_factory=dict)  # name → why, for a label renamed
 
 
 @dataclass(frozen=True)
@@ -301,16 +302,21 @@ def _person_names(name: str, clues: Clues) -> _Person:
     forms: list[str] = []
     generic = bool(_GENERIC.fullmatch(name_key(name)))
     if not generic:
-        forms += [name, *clues.aliases.get(name, ())]
+        forms += [name]
+        forms += [
+            alias
+            for alias in clues.aliases.get(name, ())
+            if not _GENERIC.fullmatch(name_key(alias)) and not is_asr_label(alias)
+        ]
         stripped = _GENERIC.sub("", name).strip()
         if stripped and stripped != name:
             forms.append(stripped)  # 主持人王芳 → 王芳
-    links = []
+    links = [clues.full_names[name]] if name in clues.full_names else []
     person = clues.named.get(name)
     if person:
         links.append(f"{name} is {person} (who's who before the dialogue)")
     elif generic:
-        person, quote = _linked(name, clues)
+        person, quote = linked(name, clues)
         if person:
             links.append(f"{name} is {person} ({quote})")
     if person:
@@ -340,7 +346,7 @@ def _latin_names(form: str, text: str) -> list[tuple[str, str]]:
     return list(found.items())
 
 
-def _linked(name: str, clues: Clues) -> tuple[str, str]:
+def linked(name: str, clues: Clues) -> tuple[str, str]:
     """The person the introduction names for a generic 嘉宾/主持人 label, and where."""
     is_host = bool(_HOST_WORDS.search(name) or _HOST_WORDS.search(clues.hints.get(name, "")))
     patterns = _HOST_SLOTS if is_host else _GUEST_SLOTS
