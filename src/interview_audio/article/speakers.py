@@ -38,12 +38,16 @@ from interview_audio.article.speakable import looks_like_account
 log = logging.getLogger(__name__)
 
 _HOST_WORDS = re.compile(
-    r"主持人?|记者|采访者?|提问者?|编辑部|Host|Interviewer|Moderator|^问$|^Q$", re.IGNORECASE
+    r"主持人?|记者|記者|采访者?|採訪者?|提问者?|提問者?|编辑部|編輯部|观众|觀眾|听众|聽眾|网友|網友|"
+    r"读者|讀者|Host|Interviewer|Moderator|Audience|^问$|^問$|^Q$",
+    re.IGNORECASE,
 )
-_GUEST_WORDS = re.compile(r"嘉宾|受访者?|^答$|^A$|Guest", re.IGNORECASE)
-# Labels that name a part, not a person: they borrow a name from the article when it gives one.
+_GUEST_WORDS = re.compile(r"嘉宾|嘉賓|受访者?|受訪者?|^答$|^A$|Guest", re.IGNORECASE)
+# Labels that name a part, not a person (or a group: every reporter at a press conference is
+# 記者): they borrow a name from the article when it gives one, and a 他 near them says nothing.
 _GENERIC = re.compile(
-    r"(?:主持人?|记者|采访者?|提问者?|嘉宾|受访者|问|答|Q|A|Host|Guest|Interviewer|Moderator)",
+    r"(?:主持人?|记者|記者|采访者?|採訪者?|提问者?|提問者?|嘉宾|嘉賓|受访者|受訪者|观众|觀眾|听众|聽眾|"
+    r"网友|網友|读者|讀者|学员|學員|问|問|答|Q|A|Host|Guest|Interviewer|Moderator|Audience)",
     re.IGNORECASE,
 )
 
@@ -387,7 +391,8 @@ _FEMALE_AFTER = re.compile(r"^\s*(?:女士|小姐|夫人|太太)")
 _MALE_AFTER = re.compile(r"^\s*先生")
 _JOBS = (
     r"(?:性|士|子|生|孩|演员|歌手|作家|导演|企业家|创始人|创业者|科学家|工程师|教授|博士|学者|"
-    r"记者|主持人|主播|总裁|董事长|CEO|高管|投资人|合伙人|嘉宾|律师|医生|运动员|选手|程序员|设计师)"
+    r"记者|主持人|主播|总裁|董事长|CEO|高管|投资人|合伙人|嘉宾|律师|医生|运动员|选手|程序员|设计师|"
+    r"導演|學者|記者|醫生|同学|同學)"
 )
 _FEMALE_BEFORE = re.compile(rf"女{_JOBS}\s*$")
 _MALE_BEFORE = re.compile(rf"男{_JOBS}\s*$")
@@ -445,6 +450,7 @@ def _gender(
     tally = _Tally()
     for where, text in texts:
         _read(text, where, forms, others, tally)
+    _read_groups(clues.intro, forms, [people[o].forms for o in order], tally)
     evidence = [*people[name].links, *tally.describe()]
     verdict = tally.verdict()
     if verdict is not None:
@@ -498,6 +504,28 @@ def _read(text: str, where: str, forms: list[str], others: list[str], tally: _Ta
             gender = Gender.FEMALE if pronoun.group(1) == "她" else Gender.MALE
             example = _quote(said + window[: pronoun.end() + 6])
             tally.add(gender, 1, f"{pronoun.group(1)} after the name in {where}", example)
+
+
+_COUNT = {"两": 2, "二": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_GROUP = re.compile(
+    rf"(?P<count>[两二兩三四五六七八九]|\d)\s*(?:位|名|个|個)(?P<mid>[^，,。！？!?、\n]{{0,8}}?)"
+    rf"(?P<sex>女|男)(?:{_JOBS[3:-1]}|同学|同學|士)"
+)
+
+
+def _read_groups(text: str, forms: list[str], groups: list[tuple[str, ...]], tally: _Tally) -> None:
+    """`三位标杆性女导演`, `3名男同學`, `两位女士`: each speaker named in that sentence or the one
+    before it has that gender, when the count is the number of speakers named there."""
+    sentences = [s for s in re.split(r"(?<=[。！？!?\n])", text) if s.strip()]
+    for index, sentence in enumerate(sentences):
+        for match in _GROUP.finditer(sentence):
+            count = _COUNT.get(match.group("count")) or int(match.group("count"))
+            window = "".join(sentences[max(0, index - 1) : index + 1])
+            named = [g for g in groups if g and _mention_pattern(tuple(g)).search(window)]
+            own = _mention_pattern(tuple(forms)).search(window) if forms else None
+            if own and len(named) == count:
+                gender = Gender.FEMALE if match.group("sex") == "女" else Gender.MALE
+                tally.add(gender, 3, "a group statement", _quote(match.group(0)))
 
 
 def _window(after: str) -> str:
