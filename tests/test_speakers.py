@@ -59,9 +59,11 @@ def test_qa_labels_take_their_roles_and_the_guest_borrows_the_name_the_intro_giv
     script = parse_article(QA)
     host, guest = script.speakers
     assert (host.name, host.role, host.gender) == ("主持人", Role.HOST, None)
-    assert (guest.name, guest.role, guest.gender) == ("嘉宾", Role.GUEST, Gender.MALE)
+    assert (guest.name, guest.role, guest.gender) == ("张伟", Role.GUEST, Gender.MALE)
+    assert "嘉宾" in guest.aliases  # the page, captions, tags and narrator say 张伟
     assert host.role_evidence[0] == "the label says so (问)"
-    assert guest.gender_evidence[0] == "嘉宾 is 张伟 (“以下为张伟访谈”)"
+    assert guest.role_evidence[0] == "the label says so (答)"
+    assert guest.gender_evidence[0] == "嘉宾 is 张伟 (introduction: “以下为张伟访谈”)"
     assert "他 after the name in the introduction" in guest.gender_evidence[1]
 
 

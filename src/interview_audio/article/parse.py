@@ -492,7 +492,7 @@ def _title_line(page: _Page) -> int | None:
     following = next((i for i in range(first + 1, len(page.lines)) if page.lines[i].strip()), None)
     if (
         text
-        and len(text) <= 80
+        and 4 < len(text) <= 80  # `专栏`, a web page's section name, is chrome
         and not _SENTENCE_END.search(text)
         and following is not None
         and following > first + 1
@@ -567,8 +567,9 @@ def _meta(page: _Page, first_label: int, fields: dict[str, str], name: str) -> M
                 page.cleaned[i]
                 for i in range(first_label)
                 if page.cleaned[i]
-                and len(page.cleaned[i]) <= 80
+                and 4 < len(page.cleaned[i]) <= 80
                 and page.content(i)
+                and not page.lines[i].lstrip().startswith(">")  # a pull quote above the title
                 or page.fate[i] == "title"
             ),
             Path(name).stem,

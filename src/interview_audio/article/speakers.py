@@ -157,6 +157,7 @@ def _roles(
         elif name in intro_roles:
             found[name], quote = intro_roles[name]
             why[name].append(f"the introduction names them: {quote}")
+    _clear_behaviour(order, talk, found, why, intro_roles)
     bold_askers = [
         name
         for name in order
@@ -178,6 +179,7 @@ def _roles(
         ):
             found[host] = Role.HOST
             why[host].append("asks most" if talk[host].asked else "shortest turns")
+    _co_hosts(order, talk, found, why, intro_roles)
     guests = [name for name in order if found.get(name, Role.GUEST) is Role.GUEST]
     principal = max(guests, key=lambda n: talk[n].spoken, default=None)
     for name in order:
@@ -199,6 +201,56 @@ def _roles(
     for name in order:
         why[name].append(talk[name].describe())
     return {name: (found[name], why[name]) for name in order}
+
+
+def _clear_behaviour(
+    order: list[str],
+    talk: dict[str, _Talk],
+    found: dict[str, Role],
+    why: dict[str, list[str]],
+    intro_roles: dict[str, tuple[Role, str]],
+) -> None:
+    """Behaviour this clear outweighs one sentence of the introduction: who asks in nearly all
+    of five or more turns while someone else nearly never does is the host, and the other way
+    round (an introduction read backwards, `媒体名日前在北京专访甲、乙`)."""
+    for name in order:
+        if name not in intro_roles or found.get(name) is not intro_roles[name][0]:
+            continue
+        mine, others = talk[name], [talk[o] for o in order if o != name and talk[o].turns >= 3]
+        if mine.turns < 5:
+            continue
+        if found[name] is Role.GUEST and mine.share >= 0.8 and any(o.share <= 0.2 for o in others):
+            found[name] = Role.HOST
+        elif found[name] is Role.HOST and mine.share <= 0.2 and any(o.share >= 0.8 for o in others):
+            found[name] = Role.GUEST
+        else:
+            continue
+        why[name].append(
+            f"but asks in {mine.asked} of {mine.turns} turns: behaviour this clear outweighs it"
+        )
+
+
+def _co_hosts(
+    order: list[str],
+    talk: dict[str, _Talk],
+    found: dict[str, Role],
+    why: dict[str, list[str]],
+    intro_roles: dict[str, tuple[Role, str]],
+) -> None:
+    """Once the introduction names the guests and the host is the one who asks most, another
+    speaker it does not name who asks more than those guests hosts too (a podcast's co-host)."""
+    named = [n for n in order if intro_roles.get(n, (None,))[0] is Role.GUEST and n in found]
+    hosts = [n for n in order if found.get(n) is Role.HOST and n not in intro_roles]
+    if not named or not hosts:
+        return
+    most = max(talk[n].share for n in named)
+    for name in order:
+        if name not in found and talk[name].asked and talk[name].share > most:
+            found[name] = Role.HOST
+            why[name].append(
+                "asks more than the guests the introduction names "
+                f"({', '.join(named)}): a co-host"
+            )
 
 
 def _label_role(name: str, hint: str) -> tuple[Role, str] | None:
@@ -224,11 +276,17 @@ _GUEST_SLOTS = (
         r"(?:^|[，,。！？!?\n])(?P<slot>[^，,。！？!?\n]{2,40}?)接受了?[^。！？!?\n]{0,30}?"
         r"(?:采访|专访|访谈|群访)"
     ),
-    re.compile(r"(?:^|\n)\s*(?:独家)?(?:对话|专访)\s*(?P<pair>[^：:｜|，,。！？!?\n]{2,30})"),
     re.compile(
-        r"(?:^|\n)\s*(?P<pair>[^：:｜|，,。！？!?\n]{2,30}?)(?:最新)?(?:[\d.]+万字)?"
-        r"(?:专访|访谈|对话全文|访谈全文|实录)"
+        r"(?:^|\n|[｜|])\s*(?:独家|接力)?(?:对话|专访|專訪|访问|訪問)\s*\d*\s*"
+        r"(?P<pair>[^：:｜|，,。！？!?\n]{2,30})"
     ),
+    # `袁征专访：…`, `…Ivan Zhao 访谈录`: the name before a noun; `X专访Y` (a verb) is below.
+    re.compile(
+        r"(?:^|\n|[｜|])\s*(?P<pair>[^：:｜|，,。！？!?\n]{2,30}?)(?:最新)?(?:[\d.]+万字)?"
+        r"(?:专访|專訪|访谈录|訪談錄|访谈|訪談|对话全文|访谈全文|实录)(?=\s*(?:$|\n|[：:｜|，,。！？!?]))"
+    ),
+    # `我们采访了…周安平和…赵宏`, `眾新聞專訪三名…支持者：林作、…`: the ones after the verb.
+    re.compile(r"(?<!接受)(?:专访|專訪|采访|採訪)了?(?P<slot>[^的之，,。！？!?\n][^，,。！？!?\n]{1,59})"),
     re.compile(r"(?:本期|今天的?|今日|这期)嘉宾(?:是|为)?[：:\s]*(?P<slot>[^，,。！？!?\n]{2,30})"),
     re.compile(r"(?:^|\n)[ \t]*嘉宾[ \t]*[：:][ \t]*(?P<slot>[^\n]{2,40})"),
     re.compile(r"我们(?:请到|邀请)了(?P<slot>[^，,。！？!?\n]{2,30})"),
@@ -240,6 +298,12 @@ _HOST_SLOTS = (
     ),
     re.compile(r"主持人\s*(?P<slot>[A-Z][A-Za-z .'-]{1,30}|[\u4e00-\u9fff·]{2,6})"),
     re.compile(r"由(?P<slot>[^，,。！？!?\n]{2,30}?)(?:主持|提问|采访)"),
+    # The one before 专访/采访 used as a verb interviews (`媒体名日前在北京专访甲、乙`).
+    re.compile(
+        r"(?:^|[，,。！？!?\n])(?P<slot>(?:(?!接受|受到)[^，,。！？!?\n]){2,20}?)"
+        r"(?:日前|近日|最近|此前)?(?:在[^，,。！？!?\n]{1,10})?(?:专访|專訪|采访|採訪)了?"
+        r"(?=[^\s，,。！？!?\n：:｜|的之])"
+    ),
 )
 # A `pair` slot may read "X与Y" (以下是《晚点》与闫俊杰的对话): Y is the guest only when X is
 # the publication itself; "黄仁勋与Shantam Jain的对话" says nothing about who asks.
@@ -355,10 +419,18 @@ def linked(name: str, clues: Clues) -> tuple[str, str]:
     is_host = bool(_HOST_WORDS.search(name) or _HOST_WORDS.search(clues.hints.get(name, "")))
     patterns = _HOST_SLOTS if is_host else _GUEST_SLOTS
     for slot, quote in _slots(clues.intro, patterns, clues.account):
-        person = person_in(slot)
+        person = person_in(slot) or _pen_name(slot.strip(), clues.intro)
         if person:
             return person, quote
     return "", ""
+
+
+def _pen_name(slot: str, intro: str) -> str | None:
+    """A name without a family name (静远, a pen name) that the introduction keeps writing
+    about: at least three times."""
+    if re.fullmatch(r"[\u4e00-\u9fff]{2,4}", slot) and intro.count(slot) >= 3:
+        return slot
+    return None
 
 
 _TITLES = re.compile(
