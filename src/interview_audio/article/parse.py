@@ -792,6 +792,9 @@ class _Walk:
         return self._take_other(index, raw, stripped, cleaned)
 
     def _markdown_heading(self, index: int, title: str) -> bool:
+        if self.turns and len(clean_text(title)) > 40 and _SENTENCE_END.search(clean_text(title)):
+            # `#### 早前在葵芳站…。`: an answer's paragraph that the archive marked as a heading
+            return self._take_other(index, title, title.strip(), clean_text(title))
         self._flush()
         if END_HEADINGS.search(title):
             self.end = index

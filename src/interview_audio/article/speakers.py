@@ -549,6 +549,7 @@ def _read(text: str, where: str, forms: list[str], others: list[str], tally: _Ta
     other = _mention_pattern(tuple(others)) if others else None
     for match in mention.finditer(text):
         before, after = text[max(0, match.start() - 12) : match.start()], text[match.end() :]
+        before = before.rsplit("\n", 1)[-1]  # a title's 女导演 says nothing of the caption below
         said = match.group(0)
         title = _FEMALE_AFTER.match(after) or _MALE_AFTER.match(after)
         if title:
@@ -572,6 +573,8 @@ def _read(text: str, where: str, forms: list[str], others: list[str], tally: _Ta
         if nearer:
             window = window[: nearer.start()]  # the next mention counts for itself
         pronoun = _PRONOUN.search(window)
+        if pronoun and len({p.group(1) for p in _PRONOUN.finditer(window)}) > 1:
+            pronoun = None  # `陈冲的祖屋…他向她发去照片`: two people, no telling which is which
         if pronoun:
             gender = Gender.FEMALE if pronoun.group(1) == "她" else Gender.MALE
             example = _quote(said + window[: pronoun.end() + 6])
