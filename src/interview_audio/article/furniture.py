@@ -36,6 +36,12 @@ _CREDIT = re.compile(
     r"^(?:采写|採寫|撰文|文字|主笔|主筆)\s*[:：|｜]|本文(?:刊载于|刊載於|选自|選自)|^题图[为為]|"
     r"^个人观点|仅供参考[。.]?$"
 )
+# A sponsor's message read in the middle of a show (`插播一段我们今天赞助商…的简短介绍`,
+# `本期节目由…赞助播出`): as long as a turn, but an advertisement, not the conversation.
+_AD_READ = re.compile(
+    r"^(?:插播|接下来是|下面是)?[^。！？]{0,8}(?:今天|本期)的?赞助商|^本期(?:节目|视频|播客)由.{1,30}赞助|"
+    r"^(?:广告时间|廣告時間|感谢.{1,20}对本期(?:节目|视频)的赞助)"
+)
 _REPOST = re.compile(r"原创文章|转载请|禁止转载|独家授权")
 _SEPARATOR = re.compile(r"^(?:分割线)?\s*[-=_*—–·•~]{3,}\s*$|^分割线")
 _AROUND = r"[\s·•\-—–=~*_()（）【】\[\]]*"
@@ -84,6 +90,8 @@ def furniture_kind(raw: str, cleaned: str) -> str:
     if _CREDIT.search(cleaned):
         return "credit"
     if PROMO.search(cleaned) and (len(cleaned) < 80 or _REPOST.search(cleaned)):
+        return "promo"
+    if _AD_READ.match(cleaned):
         return "promo"
     return ""
 

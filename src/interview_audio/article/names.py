@@ -128,10 +128,40 @@ def full_names(
         )
         if named is not None and name_key(named.name) != name_key(label):
             found[label] = named
+    _introduced_by_others(labels, turns, found)
     taken = [named.name for named in found.values()]
     return {
         label: named for label, named in found.items() if taken.count(named.name) == 1
     }  # two labels cannot be one person
+
+
+_WELCOMED = re.compile(
+    r"(?:邀请到了|请到了|请来了|今天的嘉宾是|本期嘉宾是|欢迎)\s*(?:[^，,。！!？?]{0,15}?的)?\s*"
+    r"(?P<name>[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}|[\u4e00-\u9fff]{2,4}(?=[，,。！!]))"
+)
+
+
+def _introduced_by_others(
+    labels: Sequence[str], turns: Sequence[tuple[str, Sequence[str]]], found: dict[str, Named]
+) -> None:
+    """The one numbered speaker still unnamed is the guest another speaker welcomes in their
+    first turns (`今天，我们邀请到了 10x 的 Alex Lieberman`)."""
+    open_labels = [label for label in labels if is_asr_label(label) and label not in found]
+    if len(open_labels) != 1:
+        return
+    welcomed: list[tuple[str, str, str]] = []
+    for speaker in labels:
+        if speaker == open_labels[0]:
+            continue
+        own = [" ".join(p) for s, p in turns if s == speaker][:2]
+        for text in own:
+            for match in _WELCOMED.finditer(text):
+                name = match.group("name")
+                if _is_person(name) or _LATIN_FULL.fullmatch(name):
+                    welcomed.append((name, f"introduced: {_quote(match.group(0))}", ""))
+    named = _one(welcomed)
+    if named is not None and named.name not in [n.name for n in found.values()]:
+        found[open_labels[0]] = named
 
 
 def _introduced(title: str, intro: str, said: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
