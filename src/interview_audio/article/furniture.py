@@ -58,6 +58,8 @@ _NOTE = re.compile(
     r"^\*\*\s*(?:小结|小結|编者按|編者按|编者注|編者注|编注|編注|注|备注|備註)\s*[:：]"
 )
 _TIMESTAMP = re.compile(r"^[\[(（]?\d{1,2}:\d{2}(?::\d{2})?[\])）]?$")
+# An editor's line about what the transcript leaves out (`…會見傳媒談話（前段部分談一帶一路省略）`).
+_OMITTED = re.compile(r"[（(][^（()）]{0,24}(?:省略|从略|從略|略去|前略|下略|以下略)[）)]$")
 _CARD_COUNT = re.compile(r"^\d+\s*篇原创内容$")
 _CARD_WORD = re.compile(r"^(?:公众号|视频号|小程序|，|,)$")
 
@@ -79,7 +81,7 @@ def furniture_kind(raw: str, cleaned: str) -> str:
         return "link"
     if stripped.startswith("|") and stripped.endswith("|"):
         return "table"
-    if _NOTE.match(stripped):
+    if _NOTE.match(stripped) or len(cleaned) < 80 and _OMITTED.search(cleaned):
         return "note"
     if _TIMESTAMP.match(cleaned):
         return "timestamp"

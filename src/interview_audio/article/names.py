@@ -260,7 +260,7 @@ def _pinyin_initial(char: str) -> str:
 
 def _by_role(label: str, intro: str) -> Named | None:
     """A title used as a label (`行政長官：`) when the introduction writes it before one name
-    (`行政長官梁振英被揭發…`) at least twice."""
+    (`行政長官梁振英被揭發…`) and names that person again."""
     if (
         len(label) < 2
         or label in _GENERIC_PARTS
@@ -275,8 +275,8 @@ def _by_role(label: str, intro: str) -> Named | None:
     names = {name for name in after if _is_person(name)}
     if len(names) == 1:
         name = names.pop()
-        if after.count(name) >= 2:
-            return Named(name, f"introduction: “{label}{name}” ×{after.count(name)}")
+        if intro.count(name) >= 2:
+            return Named(name, f"introduction: “{label}{name}”, and {name} ×{intro.count(name)}")
     return None
 
 
