@@ -61,8 +61,13 @@ def test_corpus_file_parses_to_its_expectation(name: str) -> None:
         assert speaker.role_evidence and speaker.gender_evidence, speaker.name
     kinds = sorted({item.what.split(" (")[0] for item in article.left_out})
     assert kinds == expected["left_out"]
+    labels = {alias for s in script.speakers for alias in (s.name, *s.aliases)}
+    inside = re.compile(
+        "(?:^|[？?”。！!])(?:" + "|".join(map(re.escape, labels)) + ")[：:]"
+    )  # a label left inside a turn is a turn spoken in the wrong voice
     for index, turn in enumerate(script.turns):
         assert turn.paragraphs, index
+        assert not any(inside.search(p) for p in turn.paragraphs), (index, turn.text[:80])
         for paragraph in turn.paragraphs:
             assert not UNSPEAKABLE.search(paragraph), (index, paragraph)
             assert not FOOTERS.search(paragraph), (index, paragraph)

@@ -38,7 +38,8 @@ _BULLET = re.compile(r"^\s*(?:[-*+•·]\s+)")
 # text on the following lines: `说话人1 00:03`, `发言人2 12:31`, `【说话人0】…`, `Speaker 1 00:00:05`.
 _ASR = re.compile(
     r"^\s*(?:[\[(]?\d{1,2}:\d{2}(?::\d{2})?[\])]?\s*)?(?:[-*]\s+)?(?:\*\*)?\s*[【\[]?\s*"
-    r"(?P<word>说话人?|說話人?|发言人?|發言人?|讲话人?|講話人?|Speaker|SPEAKER|spk)\s*_?(?P<number>\d{1,3})"
+    r"(?P<word>说话人?|說話人?|发言人?|發言人?|讲话人?|講話人?|Speaker|SPEAKER|spk)"
+    r"\s*_?(?P<number>\d{1,3})"
     r"(?=\s*[】\]]|\s+[\[(]?\d{1,2}:\d{2}|\s*\*\*|\s*[:：]|\s*$)\s*[】\]]?\s*(?:\*\*)?\s*"
     r"(?:[\[(]?\d{1,2}:\d{2}(?::\d{2})?[\])]?)?\s*(?:\*\*)?\s*[:：]?\s*(?P<rest>.*)$",
     re.IGNORECASE,
@@ -211,16 +212,17 @@ def bold_alone_text(line: str) -> str:
     return match.group("name") if match else ""
 
 
-def confirm_speakers(labels: list[Label]) -> dict[str, str]:
+def confirm_speakers(labels: list[Label], introduced: str = "") -> dict[str, str]:
     """Decide which label names are speakers; map every accepted variant to its canonical name.
 
     A shorter name inside a longer one (奥特曼 in 山姆·奥特曼) is the same person when the
     longer one recurs or only adds a short given name; a one-off long fragment that merely
     contains a speaker's name (a title line) does not swallow the speaker. A group is a speaker
     when it recurs as a label; a one-off label counts when at least two other speakers use labels
-    of its style (bold, or plain `名字：`) and, for a plain one, it comes after the dialogue has
-    begun and reads as a person's name (a third guest who speaks once). 问/答 and Q/A only count
-    in pairs.
+    of its style (bold, or plain `名字：`) and it reads as a person's name or a part (观众), or,
+    for a bold one, the text before the labels introduces it (西川美和); a plain one must come
+    after the dialogue has begun (a third guest who speaks once). 问/答 and Q/A only count in
+    pairs.
     """
     counts = Counter(label.name for label in labels)
     keys = {name: name_key(name) for name in counts}
@@ -254,12 +256,15 @@ def confirm_speakers(labels: list[Label]) -> dict[str, str]:
     bold_speakers = {name for name in speakers if bold_totals[name]}
     plain_speakers = {name for name in speakers if plain_totals[name]}
     begun = min((label.line for label in labels if group[label.name] in speakers), default=0)
+    introduced = introduced.replace(" ", "")
     for label in labels:
         name = group[label.name]
         if totals[name] != 1:
             continue
         bold_one_off = (
-            bold_totals[name] == 1 and len(bold_speakers) >= 2 and _reads_as_speaker(label.name)
+            bold_totals[name] == 1
+            and len(bold_speakers) >= 2
+            and (_reads_as_speaker(label.name) or len(name) >= 2 and name in introduced)
         )
         if bold_one_off or (
             label.style == "plain"

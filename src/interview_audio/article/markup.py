@@ -240,20 +240,28 @@ def normalize_blocks(lines: list[str]) -> Blocks:
             for index in range(first + 1, last):
                 out[index] = ""
         elif token.type == "html_block":
-            if _HIDDEN_HTML.match(lines[first]):
-                hidden.update(range(first, last))
-                for index in range(first, last):
-                    out[index] = ""
-            else:
-                if _FIGURE.search("\n".join(lines[first:last])):
-                    captions.update(range(first, last))
-                for index in range(first, last):
-                    out[index] = html.unescape(_TAG.sub("", lines[index]))
+            _html_block(lines, out, range(first, last), hidden, captions)
         elif token.type == "fence":
             code.update(range(first, last))
             for index in range(first, last):
                 out[index] = ""
     return Blocks(out, frozenset(hidden), frozenset(code), frozenset(captions))
+
+
+def _html_block(
+    lines: list[str], out: list[str], span: range, hidden: set[int], captions: set[int]
+) -> None:
+    """A collapsed block is dropped; any other becomes its text, and a figure's lines are
+    remembered as captions (read for who is who, never spoken as a turn)."""
+    if _HIDDEN_HTML.match(lines[span.start]):
+        hidden.update(span)
+        for index in span:
+            out[index] = ""
+        return
+    if _FIGURE.search("\n".join(lines[span.start : span.stop])):
+        captions.update(span)
+    for index in span:
+        out[index] = html.unescape(_TAG.sub("", lines[index]))
 
 
 # --- language --------------------------------------------------------------------------------

@@ -38,7 +38,6 @@ from interview_audio.article.labels import (
     confirm_speakers,
     inline_labels,
     is_bold_alone,
-    normalize_name,
     single_alone_labels,
     without_lists,
 )
@@ -52,6 +51,7 @@ from interview_audio.article.markup import (
     normalize_blocks,
     strip_markup_noise,
 )
+from interview_audio.article.names import Named, full_names, whos_who_line
 from interview_audio.article.script import (
     SCRIPT_SUFFIXES,
     Heading,
@@ -61,7 +61,6 @@ from interview_audio.article.script import (
     Turn,
     load_script,
 )
-from interview_audio.article.names import Named, full_names, whos_who_line
 from interview_audio.article.speakers import Clues, identify, linked
 from interview_audio.errors import ParseError
 
@@ -291,7 +290,8 @@ def _find_speakers(page: _Page, section: int | None, name: str) -> _Speakers:
     labels = [label for label in labels if label.line not in singles]
     main = [label for label in labels if section is None or label.line < section]
     extra = [label for label in labels if section is not None and label.line >= section]
-    canonical = confirm_speakers(main)
+    first = min((label.line for label in main), default=0)
+    canonical = confirm_speakers(main, "\n".join(page.cleaned[:first]))
     if not set(canonical.values()):
         raise ParseError(
             f"{name}: no speaker labels found. Looked for: {', '.join(LABEL_STYLES)}. "
@@ -342,7 +342,8 @@ def _inline(
             continue
         found[index] = items
         if index in by_line:
-            shortened = candidate(index, raw[: items[0].start])
+            head = raw[: items[0].start]
+            shortened = candidate(index, head) or candidate(index, head.rstrip() + "**")
             if shortened is not None and shortened.name == by_line[index].name:
                 by_line[index] = shortened
     return found

@@ -248,8 +248,7 @@ def _co_hosts(
         if name not in found and talk[name].asked and talk[name].share > most:
             found[name] = Role.HOST
             why[name].append(
-                "asks more than the guests the introduction names "
-                f"({', '.join(named)}): a co-host"
+                f"asks more than the guests the introduction names ({', '.join(named)}): a co-host"
             )
 
 
@@ -286,7 +285,9 @@ _GUEST_SLOTS = (
         r"(?:专访|專訪|访谈录|訪談錄|访谈|訪談|对话全文|访谈全文|实录)(?=\s*(?:$|\n|[：:｜|，,。！？!?]))"
     ),
     # `我们采访了…周安平和…赵宏`, `眾新聞專訪三名…支持者：林作、…`: the ones after the verb.
-    re.compile(r"(?<!接受)(?:专访|專訪|采访|採訪)了?(?P<slot>[^的之，,。！？!?\n][^，,。！？!?\n]{1,59})"),
+    re.compile(
+        r"(?<!接受)(?:专访|專訪|采访|採訪)了?(?P<slot>[^的之，,。！？!?\n][^，,。！？!?\n]{1,59})"
+    ),
     re.compile(r"(?:本期|今天的?|今日|这期)嘉宾(?:是|为)?[：:\s]*(?P<slot>[^，,。！？!?\n]{2,30})"),
     re.compile(r"(?:^|\n)[ \t]*嘉宾[ \t]*[：:][ \t]*(?P<slot>[^\n]{2,40})"),
     re.compile(r"我们(?:请到|邀请)了(?P<slot>[^，,。！？!?\n]{2,30})"),
