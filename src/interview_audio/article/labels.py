@@ -34,8 +34,9 @@ _BOLD_WHOLE = re.compile(rf"^\*\*\s*{_NAME}{_COLON}(?P<rest>[^*\n]+?)\s*\*\*\s*(
 _BOLD_ALONE = re.compile(r"^\*\*\s*(?P<name>[^*\n:：]{1,40}?)\s*\*\*$")
 _PLAIN = re.compile(rf"^(?P<name>[^\s*#>:：\[!\-+|][^*:：\n]{{0,39}}?){_COLON}(?P<rest>.*)$")
 _BULLET = re.compile(r"^\s*(?:[-*+•·]\s+)")
-# Speech-recognition exports label turns by a numbered speaker, often with a timestamp and the
-# text on the following lines: `说话人1 00:03`, `发言人2 12:31`, `【说话人0】…`, `Speaker 1 00:00:05`.
+# Speech-recognition exports label turns by a numbered speaker, often with a timestamp and
+# the text on the following lines: `说话人1 00:03`, `发言人2 12:31`, `【说话人0】…`,
+# `Speaker 1 00:00:05`.
 _ASR = re.compile(
     r"^\s*(?:[\[(]?\d{1,2}:\d{2}(?::\d{2})?[\])]?\s*)?(?:[-*]\s+)?(?:\*\*)?\s*[【\[]?\s*"
     r"(?P<word>说话人?|說話人?|发言人?|發言人?|讲话人?|講話人?|Speaker|SPEAKER|spk)"
