@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from interview_audio.article.labels import (
@@ -316,10 +316,3 @@ def _around(text: str, match: re.Match[str], width: int = 16) -> str:
 def _quote(text: str, limit: int = 40) -> str:
     text = text.replace("\n", " ")
     return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
-
-
-def renamed(
-    turns: Sequence[tuple[str, list[str]]], names: Mapping[str, Named]
-) -> list[tuple[str, list[str]]]:
-    """`turns` with every label that has a full name spoken under it."""
-    return [(names[s].name if s in names else s, paragraphs) for s, paragraphs in turns]
