@@ -157,7 +157,8 @@ def _roles(
         elif name in intro_roles:
             found[name], quote = intro_roles[name]
             why[name].append(f"the introduction names them: {quote}")
-    _clear_behaviour(order, talk, found, why, intro_roles)
+    deciding = _Deciding(order, talk, found, why, intro_roles)
+    deciding.clear_behaviour()
     bold_askers = [
         name
         for name in order
@@ -179,7 +180,7 @@ def _roles(
         ):
             found[host] = Role.HOST
             why[host].append("asks most" if talk[host].asked else "shortest turns")
-    _co_hosts(order, talk, found, why, intro_roles)
+    deciding.co_hosts()
     guests = [name for name in order if found.get(name, Role.GUEST) is Role.GUEST]
     principal = max(guests, key=lambda n: talk[n].spoken, default=None)
     for name in order:
@@ -203,53 +204,63 @@ def _roles(
     return {name: (found[name], why[name]) for name in order}
 
 
-def _clear_behaviour(
-    order: list[str],
-    talk: dict[str, _Talk],
-    found: dict[str, Role],
-    why: dict[str, list[str]],
-    intro_roles: dict[str, tuple[Role, str]],
-) -> None:
-    """Behaviour this clear outweighs one sentence of the introduction: who asks in nearly all
-    of five or more turns while someone else nearly never does is the host, and the other way
-    round (an introduction read backwards, `媒体名日前在北京专访甲、乙`)."""
-    for name in order:
-        if name not in intro_roles or found.get(name) is not intro_roles[name][0]:
-            continue
-        mine, others = talk[name], [talk[o] for o in order if o != name and talk[o].turns >= 3]
-        if mine.turns < 5:
-            continue
-        if found[name] is Role.GUEST and mine.share >= 0.8 and any(o.share <= 0.2 for o in others):
-            found[name] = Role.HOST
-        elif found[name] is Role.HOST and mine.share <= 0.2 and any(o.share >= 0.8 for o in others):
-            found[name] = Role.GUEST
-        else:
-            continue
-        why[name].append(
-            f"but asks in {mine.asked} of {mine.turns} turns: behaviour this clear outweighs it"
-        )
+@dataclass
+class _Deciding:
+    """Roles being decided: how each speaker talks, the roles found so far with why, and the
+    roles the introduction gives."""
 
+    order: list[str]
+    talk: dict[str, _Talk]
+    found: dict[str, Role]
+    why: dict[str, list[str]]
+    intro_roles: dict[str, tuple[Role, str]]
 
-def _co_hosts(
-    order: list[str],
-    talk: dict[str, _Talk],
-    found: dict[str, Role],
-    why: dict[str, list[str]],
-    intro_roles: dict[str, tuple[Role, str]],
-) -> None:
-    """Once the introduction names the guests and the host is the one who asks most, another
-    speaker it does not name who asks more than those guests hosts too (a podcast's co-host)."""
-    named = [n for n in order if intro_roles.get(n, (None,))[0] is Role.GUEST and n in found]
-    hosts = [n for n in order if found.get(n) is Role.HOST and n not in intro_roles]
-    if not named or not hosts:
-        return
-    most = max(talk[n].share for n in named)
-    for name in order:
-        if name not in found and talk[name].asked and talk[name].share > most:
-            found[name] = Role.HOST
-            why[name].append(
-                f"asks more than the guests the introduction names ({', '.join(named)}): a co-host"
+    def clear_behaviour(self) -> None:
+        """Behaviour this clear outweighs one sentence of the introduction: who asks in nearly
+        all of five or more turns while someone else nearly never does is the host, and the
+        other way round (an introduction read backwards, `媒体名日前在北京专访甲、乙`)."""
+        talk, found = self.talk, self.found
+        for name in self.order:
+            if name not in self.intro_roles or found.get(name) is not self.intro_roles[name][0]:
+                continue
+            mine = talk[name]
+            others = [talk[o] for o in self.order if o != name and talk[o].turns >= 3]
+            if mine.turns < 5:
+                continue
+            if (
+                found[name] is Role.GUEST
+                and mine.share >= 0.8
+                and any(o.share <= 0.2 for o in others)
+            ):
+                found[name] = Role.HOST
+            elif (
+                found[name] is Role.HOST
+                and mine.share <= 0.2
+                and any(o.share >= 0.8 for o in others)
+            ):
+                found[name] = Role.GUEST
+            else:
+                continue
+            self.why[name].append(
+                f"but asks in {mine.asked} of {mine.turns} turns: behaviour this clear outweighs it"
             )
+
+    def co_hosts(self) -> None:
+        """Once the introduction names the guests and the host is the one who asks most, a
+        speaker it does not name who asks more than those guests hosts too (a co-host)."""
+        order, talk, found, intro = self.order, self.talk, self.found, self.intro_roles
+        named = [n for n in order if intro.get(n, (None,))[0] is Role.GUEST and n in found]
+        hosts = [n for n in order if found.get(n) is Role.HOST and n not in intro]
+        if not named or not hosts:
+            return
+        most = max(talk[n].share for n in named)
+        for name in order:
+            if name not in found and talk[name].asked and talk[name].share > most:
+                found[name] = Role.HOST
+                self.why[name].append(
+                    "asks more than the guests the introduction names "
+                    f"({', '.join(named)}): a co-host"
+                )
 
 
 def _label_role(name: str, hint: str) -> tuple[Role, str] | None:
