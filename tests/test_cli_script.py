@@ -28,13 +28,13 @@ runner = CliRunner()
 def test_script_prints_speakers_topics_and_turns() -> None:
     result = runner.invoke(app, ["script", str(SAMPLE)])
     assert result.exit_code == 0, result.output
-    assert "主持人林晓 [host, gender unknown]: 7 turns" in result.output
+    assert "林晓 [host, gender unknown]: 7 turns" in result.output  # label `主持人林晓`
     assert "周一鸣 [guest, male]: 3 turns" in result.output
     assert "role:   the label says so (主持人); asks in 5 of 7 turns" in result.output
     assert "gender: name: 鸣 in 周一鸣: a man's given-name character" in result.output
     assert "Turns:    14" in result.output
     assert "2. 小团队的分工与工具" in result.output
-    assert " 13 主持人林晓: 非常感谢两位的分享" in result.output
+    assert " 13 林晓: 非常感谢两位的分享" in result.output
 
 
 def test_script_json_shape() -> None:

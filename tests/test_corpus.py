@@ -28,16 +28,21 @@ UNSPEAKABLE = re.compile(
 )
 FOOTERS = re.compile(
     r"对此文亦有贡献|题图来源|头图来源|FIN|原创内容|公众号|钛媒体App|本文首发|跳转到|See all posts|"
-    r"Toggle theme|译文作者|版权归|点击关注|点击「在看」|点个在看"
+    r"Toggle theme|译文作者|版权归|点击关注|点击「在看」|点个在看|"
+    # news archives, WeChat backups, clippers and speech-recognition exports (issue 20)
+    r"月費訂戶|支持我們的工作|投稿或其他事宜|商业合作|采写：|本文刊载于|本文选自|题图为|仅供参考|"
+    r"结束语|以上内容由AI生成|赞助商|赞助播出|前段部分談|小懒自动备份|返回列表页"
 )
 
 
 def test_the_corpus_has_every_file_and_four_sources() -> None:
     files = {path.name for path in CORPUS.glob("*.md") if path.name != "README.md"}
     assert files == set(EXPECTED)
-    assert len(files) >= 12
+    assert len(files) >= 30
     repositories = {entry["source"].split(":")[0] for entry in EXPECTED.values()}
-    assert len(repositories) >= 3  # Cubox, a transcript site with its clippings, a Hugo blog
+    # Cubox, a transcript site, a Hugo blog; a news archive, a WeChat backup site, a web
+    # clipper, an Obsidian vault, a notes repository
+    assert len(repositories) >= 8
     assert all(path.stat().st_size < 20_000 for path in CORPUS.glob("*.md"))
 
 
@@ -56,8 +61,13 @@ def test_corpus_file_parses_to_its_expectation(name: str) -> None:
         assert speaker.role_evidence and speaker.gender_evidence, speaker.name
     kinds = sorted({item.what.split(" (")[0] for item in article.left_out})
     assert kinds == expected["left_out"]
+    labels = {alias for s in script.speakers for alias in (s.name, *s.aliases)}
+    inside = re.compile(
+        "(?:^|[？?”。！!])(?:" + "|".join(map(re.escape, labels)) + ")[：:]"
+    )  # a label left inside a turn is a turn spoken in the wrong voice
     for index, turn in enumerate(script.turns):
         assert turn.paragraphs, index
+        assert not any(inside.search(p) for p in turn.paragraphs), (index, turn.text[:80])
         for paragraph in turn.paragraphs:
             assert not UNSPEAKABLE.search(paragraph), (index, paragraph)
             assert not FOOTERS.search(paragraph), (index, paragraph)

@@ -30,6 +30,12 @@ def script_of(*texts: str, guest: str = "嘉宾") -> Script:
         ("{{< shortcode >}}", "template markup", "{{< shortcode >}}"),
         ("中\x00文", "a control character", "\x00"),
         ("令牌 eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9xyz 结束", "a long run of Latin letters", "eyJ"),
+        # Addresses without a scheme, as news archives and WeChat footers print them.
+        ("月費訂戶網址：hkcnews.com/aboutus/#subscribe", "a URL", "hkcnews.com/aboutus/#subscribe"),
+        ("并在nopi.com上注册电子邮件", "a URL", "nopi.com"),
+        ("商业合作：bd@vistopia.com.cn", "an e-mail address", "bd@vistopia.com.cn"),
+        ("欢迎大家在Twitter上关注@NoPriorsPod，", "an @handle", "@NoPriorsPod"),
+        ("专栏：.../ingest/column_article.md", "a file path", ".../ingest/column_article.md"),
     ],
 )
 def test_each_kind_is_found_with_turn_and_text(text: str, kind: str, found: str) -> None:
@@ -51,5 +57,8 @@ def test_an_account_speaking_once_is_flagged_a_person_is_not() -> None:
 
 
 def test_clean_chinese_with_english_words_and_numbers_passes() -> None:
-    text = "GPT-4在2025年的表现提升了50%，OpenAI和Microsoft的合作（Azure）很顺利。"
+    text = (
+        "GPT-4在2025年的表现提升了50%，OpenAI和Microsoft的合作（Azure）很顺利。"
+        "2024/05/16发布的v3.2版本，Node.js和e.g.都不是地址。"
+    )
     assert check_script(script_of("你好。", text)) == ()

@@ -81,7 +81,9 @@ _TOKEN = re.compile(rf"[{_CJK}]+|[A-Za-z][A-Za-z0-9+#]*(?:[.\-][A-Za-z0-9]+)*|[0
 _CONTENT = re.compile(rf"[{_CJK}A-Za-z0-9]")
 _QUESTION = re.compile(r"[？?]")
 _SENTENCE = re.compile(r"[^。？！?!…]+[。？！?!…]*")
-_CLAUSE = re.compile(r"[^，。？！；：,.?!;:…—“”\"「」『』（）()《》]+")
+# A clause ends at punctuation, but a point or comma between digits (9.9元, 1,000) is part of
+# the number.
+_CLAUSE = re.compile(r"(?:[^，。？！；：,.?!;:…—“”\"「」『』（）()《》]|(?<=\d)[.,](?=\d))+")
 
 # Characters that carry grammar, not subject: a term containing one says nothing about the
 # topic (这个, 我们, 是的 …). Kept short on purpose: 人, 不, 有 … also build content words.

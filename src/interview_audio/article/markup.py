@@ -210,10 +210,12 @@ class Blocks:
     lines: list[str]
     hidden: frozenset[int]  # lines of collapsed HTML (<details>), scripts, styles, comments
     code: frozenset[int]  # lines of fenced code
+    captions: frozenset[int] = frozenset()  # lines of HTML figures (<figure>, <figcaption>)
 
 
 # Setext underlines, HTML blocks and code fences: without any, the block pass changes nothing.
 _BLOCK_SIGNS = re.compile(r"^ {0,3}(?:(?:=+|-+)[ \t]*$|<[A-Za-z!/?]|```|~~~)", re.M)
+_FIGURE = re.compile(r"<(?:figure|figcaption|img)\b", re.IGNORECASE)
 _HIDDEN_HTML = re.compile(r"^\s*<(?:details|script|style|summary|!--)", re.IGNORECASE)
 
 
@@ -224,6 +226,7 @@ def normalize_blocks(lines: list[str]) -> Blocks:
     out = list(lines)
     hidden: set[int] = set()
     code: set[int] = set()
+    captions: set[int] = set()
     text = "\n".join(lines)
     if not _BLOCK_SIGNS.search(text):
         return Blocks(out, frozenset(), frozenset())  # nothing block-level to rewrite
@@ -237,18 +240,28 @@ def normalize_blocks(lines: list[str]) -> Blocks:
             for index in range(first + 1, last):
                 out[index] = ""
         elif token.type == "html_block":
-            if _HIDDEN_HTML.match(lines[first]):
-                hidden.update(range(first, last))
-                for index in range(first, last):
-                    out[index] = ""
-            else:
-                for index in range(first, last):
-                    out[index] = html.unescape(_TAG.sub("", lines[index]))
+            _html_block(lines, out, range(first, last), hidden, captions)
         elif token.type == "fence":
             code.update(range(first, last))
             for index in range(first, last):
                 out[index] = ""
-    return Blocks(out, frozenset(hidden), frozenset(code))
+    return Blocks(out, frozenset(hidden), frozenset(code), frozenset(captions))
+
+
+def _html_block(
+    lines: list[str], out: list[str], span: range, hidden: set[int], captions: set[int]
+) -> None:
+    """A collapsed block is dropped; any other becomes its text, and a figure's lines are
+    remembered as captions (read for who is who, never spoken as a turn)."""
+    if _HIDDEN_HTML.match(lines[span.start]):
+        hidden.update(span)
+        for index in span:
+            out[index] = ""
+        return
+    if _FIGURE.search("\n".join(lines[span.start : span.stop])):
+        captions.update(span)
+    for index in span:
+        out[index] = html.unescape(_TAG.sub("", lines[index]))
 
 
 # --- language --------------------------------------------------------------------------------

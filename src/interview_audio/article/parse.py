@@ -24,6 +24,7 @@ from interview_audio.article.furniture import (
     account_cards,
     ends_in_picture,
     furniture_kind,
+    has_contact,
     is_end_mark,
     is_furniture,
     is_image,
@@ -41,12 +42,14 @@ from interview_audio.article.intro import editorial_intro
 from interview_audio.article.labels import (
     LABEL_STYLES,
     QA_NAMES,
+    Inline,
     Label,
     candidate,
     confirm_speakers,
+    inline_labels,
     looks_like_person,
-    normalize_name,
     single_alone_labels,
+    without_lists,
 )
 from interview_audio.article.markup import (
     clean_text,
@@ -58,6 +61,7 @@ from interview_audio.article.markup import (
     normalize_blocks,
     strip_markup_noise,
 )
+from interview_audio.article.names import Named, full_names, whos_who_line
 from interview_audio.article.script import (
     SCRIPT_SUFFIXES,
     Heading,
@@ -67,7 +71,7 @@ from interview_audio.article.script import (
     Turn,
     load_script,
 )
-from interview_audio.article.speakers import Clues, identify
+from interview_audio.article.speakers import Clues, identify, linked
 from interview_audio.errors import ParseError
 
 log = logging.getLogger(__name__)
@@ -175,6 +179,7 @@ class _Page:
     fate: list[str]
     skip: set[int]  # lines that can never be labels or dialogue
     source: list[str] = field(default_factory=list)  # the lines before HTML became text
+    captions: frozenset[int] = frozenset()  # HTML figure captions: intro text, never a turn
 
     def content(self, index: int) -> bool:
         return bool(self.lines[index].strip()) and index not in self.skip
@@ -185,10 +190,11 @@ def parse(text: str, name: str = "input", keep_translation: bool = False) -> Art
     page, fields = _read_page(text)
     section = _set_translation_aside(page, keep_translation)
     found = _find_speakers(page, section, name)
-    first_label = min(found.by_line)
+    first_label = min(found.speaker_of)
     meta = _meta(page, first_label, fields, name)
     topic_lines, topics = _topics(page, first_label)
     walk = _Walk(page, found.by_line, found.speaker_of, section if keep_translation else None)
+    walk.inline, walk.canonical = found.inline, found.canonical
     turns = walk.run(first_label)
     if not turns:
         raise ParseError(
@@ -198,9 +204,11 @@ def parse(text: str, name: str = "input", keep_translation: bool = False) -> Art
     turns = _voice_translation(turns, walk.translated_from)
     _drop_tail_furniture(page, turns, walk, first_label)
     intro = "\n".join([meta.title, *_intro_lines(page, first_label, topic_lines)])
-    speakers = identify(
-        [(QA_NAMES.get(s, s), p) for s, p in turns], _clues(found, walk, turns, intro, meta)
-    )
+    shown = [(QA_NAMES.get(s, s), p) for s, p in turns]
+    clues = _clues(found, walk, turns, intro, meta)
+    names = _full_names(shown, meta.title, intro, found, clues)
+    shown = [(names[s].name if s in names else s, p) for s, p in shown]
+    speakers = identify(shown, _renamed(clues, names))
     roles = {speaker.name: speaker.role for speaker in speakers}
     for index in topic_lines:
         page.fate[index] = "topics"
@@ -218,9 +226,7 @@ def parse(text: str, name: str = "input", keep_translation: bool = False) -> Art
     script = Script(
         meta=meta,
         speakers=speakers,
-        turns=tuple(
-            Turn(QA_NAMES.get(s, s), roles[QA_NAMES.get(s, s)], tuple(p)) for s, p in turns
-        ),
+        turns=tuple(Turn(s, roles[s], tuple(p)) for s, p in shown),
         topics=topics,
         headings=tuple(walk.headings),
         intro=introduction,
@@ -250,7 +256,14 @@ def _read_page(text: str) -> tuple[_Page, dict[str, str]]:
         raw[index] = ""
     blocks = normalize_blocks(raw)
     lines = blocks.lines
-    page = _Page(lines, [clean_text(line) for line in lines], [""] * len(lines), set(), raw)
+    page = _Page(
+        lines,
+        [clean_text(line) for line in lines],
+        [""] * len(lines),
+        set(),
+        source=raw,
+        captions=blocks.captions,
+    )
     for index in blocks.hidden | blocks.code:
         page.fate[index] = HIDDEN
     for index in account_cards(lines, page.cleaned):
@@ -283,13 +296,14 @@ def _set_translation_aside(page: _Page, keep_translation: bool) -> int | None:
 class _Speakers:
     """The labels that start turns: `speaker_of` and `by_line` by line, `canonical` each
     spelling's speaker in the article itself, `main` its labels (not the translation's), and
-    `whos_who` the lines that say who a Q or A is."""
+    `whos_who` the lines that say who a label is."""
 
     main: list[Label]
     canonical: dict[str, str]
     speaker_of: dict[int, str]
     by_line: dict[int, Label]
     whos_who: dict[int, tuple[str, str]]
+    inline: dict[int, list[Inline]] = field(default_factory=dict)
 
 
 def _find_speakers(page: _Page, section: int | None, name: str) -> _Speakers:
@@ -298,12 +312,19 @@ def _find_speakers(page: _Page, section: int | None, name: str) -> _Speakers:
         for index, line in enumerate(page.lines)
         if index not in page.skip and (label := candidate(index, unheaded(line)))
     ]
+    rejected = {label.line for label in labels}
+    labels = without_lists(labels)
+    rejected -= {label.line for label in labels}
     whos_who = _whos_who(labels)
-    singles = single_alone_labels(labels) | _list_headings(page, labels) | set(whos_who)
+    singles = {
+        line for line in single_alone_labels(labels) if not _colon_follows(page, line)
+    }  # a bold name alone whose colon the exporter put on the next line is a label
+    singles |= _list_headings(page, labels) | set(whos_who) | rejected
     labels = [label for label in labels if label.line not in singles]
     main = [label for label in labels if section is None or label.line < section]
     extra = [label for label in labels if section is not None and label.line >= section]
-    canonical = confirm_speakers(main)
+    first = min((label.line for label in main), default=0)
+    canonical = confirm_speakers(main, "\n".join(page.cleaned[:first]))
     if not set(canonical.values()):
         raise ParseError(
             f"{name}: no speaker labels found. Looked for: {', '.join(LABEL_STYLES)}. "
@@ -316,7 +337,55 @@ def _find_speakers(page: _Page, section: int | None, name: str) -> _Speakers:
         {label.line: in_section[label.name] for label in extra if label.name in in_section}
     )
     by_line = {label.line: label for label in labels if label.line in speaker_of}
-    return _Speakers(main, canonical, speaker_of, by_line, whos_who)
+    inline = _inline(page, section, canonical, by_line, singles | set(whos_who))
+    first = min(by_line, default=len(page.lines))
+    for index in [i for i in inline if i < first]:
+        items = inline[index]
+        opening = items[0]
+        said = whos_who_line(opening.label.name, opening.label.rest)
+        if said is not None and not page.lines[index][: opening.start].strip(" *#>"):
+            whos_who[index] = said  # `****Q：CBS 主持人 Brook Silva-Braga`
+            del inline[index]
+    for index, items in inline.items():
+        speaker_of.setdefault(index, canonical[items[0].label.name])
+    return _Speakers(main, canonical, speaker_of, by_line, whos_who, inline)
+
+
+def _inline(
+    page: _Page,
+    section: int | None,
+    canonical: dict[str, str],
+    by_line: dict[int, Label],
+    singles: set[int],
+) -> dict[int, list[Inline]]:
+    """Turns that start inside a line (after a question's closing quote, after bold text, at
+    a line's end before the colon on the next line); a line-start label then keeps only the
+    text before the next one."""
+    names = list(canonical)
+    found: dict[int, list[Inline]] = {}
+    end = section if section is not None else len(page.lines)
+    for index in range(end):
+        raw = page.lines[index]
+        if index in page.skip or index in singles or not raw.strip():
+            continue
+        items = inline_labels(index, raw, names, _colon_follows(page, index))
+        if index in by_line:
+            items = [i for i in items if raw[: i.start].strip(" *#>") and not i.caption]
+        if not items:
+            continue
+        found[index] = items
+        if index in by_line:
+            head = raw[: items[0].start]
+            shortened = candidate(index, head) or candidate(index, head.rstrip() + "**")
+            if shortened is not None and shortened.name == by_line[index].name:
+                by_line[index] = shortened
+    return found
+
+
+def _colon_follows(page: _Page, index: int) -> bool:
+    """The next non-blank line starts with a colon: the label before it was wrapped."""
+    following = next((i for i in range(index + 1, len(page.lines)) if page.lines[i].strip()), None)
+    return following is not None and bool(re.match(r"^[\s*]*[：:]", page.lines[following]))
 
 
 def _clues(
@@ -330,6 +399,9 @@ def _clues(
     )
     aliases: dict[str, list[str]] = {QA_NAMES.get(s, s): [] for s, _ in turns}
     hints = {QA_NAMES.get(s, s): hint for s, hint in walk.hints.items()}
+    for speaker, hint in hints.items():
+        if speaker in aliases and re.fullmatch(r"主持人|主持|记者|記者|嘉宾|嘉賓", hint):
+            aliases[speaker].append(hint + speaker)  # `主持人林晓` as the label wrote it
     for variant, target in found.canonical.items():
         shown = QA_NAMES.get(target, target)
         if shown in aliases and variant != shown:
@@ -346,18 +418,69 @@ def _clues(
     )
 
 
-def _whos_who(labels: list[Label]) -> dict[int, tuple[str, str]]:
-    """`A：Geoffrey Hinton` above a Q/A interview says who answers; it is not a turn. By line:
-    the part (主持人, 嘉宾) and the person."""
+def _full_names(
+    turns: list[tuple[str, list[str]]], title: str, intro: str, found: _Speakers, clues: Clues
+) -> dict[str, Named]:
+    """The full name of each label the article gives (陳 → 陳美齡, K.K. → 凯文·凯利, 嘉宾 → the
+    guest the introduction names, unless the questions are about someone in the third person:
+    a Q&A summary of an interview, not the interview)."""
+    order = list(dict.fromkeys(s for s, _ in turns))
+    names = full_names(order, title, intro, found.whos_who.values(), turns)
+    asked = "".join("".join(p) for s, p in turns if s == "主持人")
+    about_someone = len(re.findall("[他她]", asked)) > len(re.findall("[你您]", asked))
+    for label in order:
+        if label not in names and label in ("主持人", "嘉宾") and not about_someone:
+            person, quote = linked(label, clues)
+            if person and person not in order:
+                names[label] = Named(person, f"introduction: {quote}")
+    taken = [named.name for named in names.values()]
     return {
-        label.line: (QA_NAMES[label.name], clean_text(label.rest))
-        for label in labels
-        if label.name in QA_NAMES
-        and label.rest
-        and len(clean_text(label.rest)) <= 30
-        and not re.search(r"[，。？！,.?!；;]", clean_text(label.rest))
-        and normalize_name(label.rest) is not None
+        label: named
+        for label, named in names.items()
+        if taken.count(named.name) == 1 and named.name not in order
     }
+
+
+def _renamed(clues: Clues, names: dict[str, Named]) -> Clues:
+    """The clues keyed by the full names, each label kept as an alias and, where it names a
+    part (主持人, 嘉宾, 問), as the role hint."""
+    if not names:
+        return clues
+
+    def key(name: str) -> str:
+        return names[name].name if name in names else name
+
+    hints = {key(name): hint for name, hint in clues.hints.items()}
+    aliases = {key(name): list(spelled) for name, spelled in clues.aliases.items()}
+    for label, named in names.items():
+        aliases.setdefault(named.name, []).append(label)
+        role_word = named.part or (label if label in ("主持人", "嘉宾") else "")
+        if role_word:
+            hints.setdefault(named.name, role_word)
+    return Clues(
+        intro=clues.intro,
+        account=clues.account,
+        hints=hints,
+        whole_bold={key(name): n for name, n in clues.whole_bold.items()},
+        named={},
+        aliases={name: tuple(dict.fromkeys(spelled)) for name, spelled in aliases.items()},
+        full_names={
+            named.name: f"{label} is {named.name} ({named.why})" for label, named in names.items()
+        },
+    )
+
+
+def _whos_who(labels: list[Label]) -> dict[int, tuple[str, str]]:
+    """Lines before the dialogue that say who a label is, not turns: `A：Geoffrey Hinton`,
+    `**Host：** Dwarkesh Patel`, `**問：《在晴朗的一天出發》主持人**`, `**陳：陳美齡**`. By line:
+    the part or label (主持人, 嘉宾, 陳) and the person ("" when only a description is given)."""
+    said = {label.line: whos_who_line(label.name, label.rest) for label in labels}
+    counts = Counter(label.name for label in labels if said[label.line] is None)
+    first = min(
+        (label.line for label in labels if counts[label.name] >= 2 and said[label.line] is None),
+        default=0,
+    )
+    return {line: who for line, who in said.items() if who is not None and line < first}
 
 
 def _intro_lines(page: _Page, first_label: int, topic_lines: list[int]) -> list[str]:
@@ -403,7 +526,7 @@ def _title_line(page: _Page) -> int | None:
     following = next((i for i in range(first + 1, len(page.lines)) if page.lines[i].strip()), None)
     if (
         text
-        and len(text) <= 80
+        and 4 < len(text) <= 80  # `专栏`, a web page's section name, is chrome
         and not _SENTENCE_END.search(text)
         and following is not None
         and following > first + 1
@@ -458,7 +581,13 @@ def _english_lines(page: _Page, section: int | None) -> set[int]:
     joined = "\n".join(page.cleaned[:end])[:50_000]  # a sample is enough to tell
     if han_count(joined) <= latin_words(joined):
         return set()
-    return {i for i in range(end) if page.content(i) and is_latin_prose(page.cleaned[i])}
+    return {
+        i
+        for i in range(end)
+        if page.content(i)
+        and is_latin_prose(page.cleaned[i])
+        and not is_furniture(page.lines[i], page.cleaned[i])
+    }
 
 
 def _meta(page: _Page, first_label: int, fields: dict[str, str], name: str) -> Meta:
@@ -472,8 +601,9 @@ def _meta(page: _Page, first_label: int, fields: dict[str, str], name: str) -> M
                 page.cleaned[i]
                 for i in range(first_label)
                 if page.cleaned[i]
-                and len(page.cleaned[i]) <= 80
+                and 4 < len(page.cleaned[i]) <= 80
                 and page.content(i)
+                and not page.lines[i].lstrip().startswith(">")  # a pull quote above the title
                 or page.fate[i] == "title"
             ),
             Path(name).stem,
@@ -635,6 +765,8 @@ class _Walk:
         self.page = page
         self.by_line = by_line
         self.speaker_of = speaker_of
+        self.inline: dict[int, list[Inline]] = {}
+        self.canonical: dict[str, str] = {}
         self.section = section
         self.turns: list[tuple[str, list[str]]] = []
         self.turn_lines: list[list[int]] = []
@@ -642,7 +774,7 @@ class _Walk:
         self.hints: dict[str, str] = {}
         self.translated_from: int | None = None  # index of the first turn of the translation
         self.end = len(page.lines)
-        self.last_label = max(by_line)
+        self.last_label = max(speaker_of)
         self._pending: list[str] = []
         self._block = ""
         self._block_lines: list[int] = []
@@ -652,6 +784,8 @@ class _Walk:
 
     def _flush(self) -> None:
         cleaned = clean_text(self._block)
+        if self.turns and not self.turns[-1][1]:
+            cleaned = cleaned.lstrip("：: ")  # a label's colon that the exporter wrapped
         if self.turns and cleaned and re.search(r"\w", cleaned):
             paragraphs = self.turns[-1][1]
             if paragraphs and re.match(r"^[。，、；：！？…）)”」]", cleaned):
@@ -687,11 +821,19 @@ class _Walk:
             self._flush()
             self._previous_blank = True
             return True
+        if index in self.inline:
+            self._split_line(index, raw)
+            return True
         label = self.by_line.get(index)
         if label:
             self._start_turn(index, label)
             return True
         cleaned = page.cleaned[index]
+        if index in page.captions:
+            self._flush()
+            self._mark(index, FURNITURE)
+            self._previous_blank = True
+            return True
         title = heading_text(raw)
         if title and reads_as_title(clean_text(title)):
             return self._markdown_heading(index, title)
@@ -708,6 +850,9 @@ class _Walk:
         return self._take_other(index, raw, stripped, cleaned)
 
     def _markdown_heading(self, index: int, title: str) -> bool:
+        if self.turns and len(clean_text(title)) > 40 and _SENTENCE_END.search(clean_text(title)):
+            # `#### 早前在葵芳站…。`: an answer's paragraph that the archive marked as a heading
+            return self._take_other(index, title, title.strip(), clean_text(title))
         self._flush()
         if END_HEADINGS.search(title):
             self.end = index
@@ -719,7 +864,7 @@ class _Walk:
 
     def _start_turn(self, index: int, label: Label) -> None:
         self._flush()
-        speaker = self.speaker_of[index]
+        speaker = self.canonical[label.name] if label.style == "inline" else self.speaker_of[index]
         if label.hint:
             self.hints.setdefault(speaker, label.hint)
         for title in self._pending:
@@ -732,11 +877,30 @@ class _Walk:
         self._mark(index, "dialogue")
         self._previous_blank = False
 
+    def _split_line(self, index: int, raw: str) -> None:
+        """A line with turns starting inside it: what comes before the first one continues
+        the current turn (or is a caption glued to the label), then each turn in order."""
+        items = self.inline[index]
+        label = self.by_line.get(index)
+        if label:
+            self._start_turn(index, label)
+        else:
+            before = raw[: items[0].start].strip()
+            if items[0].caption:
+                self._flush()
+                self._mark(index, FURNITURE)
+            elif before and clean_text(before):
+                self._take_other(index, before, before, clean_text(before))
+        for item in items:
+            self._start_turn(index, item.label)
+
     def _take_other(self, index: int, raw: str, stripped: str, cleaned: str) -> bool:
         """A line that is neither a label nor a Markdown heading: furniture, a bold heading,
         or more of the current turn."""
         kind = furniture_kind(raw, cleaned)
-        if kind in ("credit", "promo", "footer") and index > self.last_label:
+        if index > self.last_label and (
+            kind in ("credit", "promo", "footer") or has_contact(cleaned)
+        ):
             self._flush()  # credits after the last turn: the article's footer begins
             self.end = index
             return False
@@ -781,8 +945,10 @@ class _Walk:
                 break
         self._flush()
         for index in range(self.end, len(lines)):
-            if page.content(index) and not page.fate[index] and page.cleaned[index]:
-                page.fate[index] = AFTER
+            if page.fate[index] == ENGLISH or (
+                page.content(index) and not page.fate[index] and page.cleaned[index]
+            ):
+                page.fate[index] = AFTER  # English after the end is end matter, not a translation
         kept = [i for i, turn in enumerate(self.turns) if turn[1]]
         if self.translated_from is not None:
             self.translated_from = sum(1 for i in kept if i < self.translated_from)
@@ -822,6 +988,11 @@ def _drop_tail_furniture(
         return
     header = "\n".join(page.cleaned[:first_label])
     paragraphs, starts = turns[-1][1], walk.turn_lines[-1]
+    if len(paragraphs) > 1 and paragraphs[-1].endswith(("：", ":")):
+        paragraphs.pop()  # `…的危害識別資料：` over pictures that are not read: an editor's line
+        if starts[len(paragraphs) :] and starts[-1] >= 0:
+            page.fate[starts[-1]] = AFTER
+        del starts[len(paragraphs) :]
     run = 0
     while run + 1 < len(paragraphs):
         last = paragraphs[-1 - run]

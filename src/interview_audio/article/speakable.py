@@ -2,7 +2,8 @@
 
 The parser removes markup, links and furniture, but articles keep finding new ways to smuggle
 them in, and a script.yaml can be edited by hand. So every turn is checked once more, by what
-a listener would hear: URL or query fragments, percent-encoding, Markdown or HTML left over,
+a listener would hear: web, domain-like and path-like addresses, e-mail addresses and
+@handles, URL or query fragments, percent-encoding, Markdown or HTML left over,
 control characters, long runs of Latin letters and digits without a space (hashes, tokens,
 base64), and speakers with one or two turns whose name looks like an account, app or
 publisher rather than a person. `script` prints the findings, `render` prints them before
@@ -21,8 +22,19 @@ CHECKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "a URL",
         re.compile(
-            r"(?:https?|ftp)://\S*|www\.\S+|\b[\w-]+\.(?:com|cn|net|org|io|pro|ai|me|app)\b/\S*",
+            r"(?:https?|ftp)://\S*|www\.\S+|"
+            r"(?<![A-Za-z0-9.@_-])(?:[A-Za-z0-9-]+\.)+(?:com|cn|net|org|io|pro|ai|me|app|hk|tw|uk|us|co"
+            r"|edu|gov|info|tv|fm|cc|xyz|dev)(?:\.[a-z]{2})?(?![A-Za-z0-9-])(?:[/#?]\S*)?",
             re.IGNORECASE,
+        ),
+    ),
+    ("an e-mail address", re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")),
+    ("an @handle", re.compile(r"(?<![A-Za-z0-9_@.])@[A-Za-z0-9_\u3400-\u9fff]{2,}")),
+    (
+        "a file path",
+        re.compile(
+            r"(?<![A-Za-z0-9.~])(?:\.{1,3}|~)?/(?:[\w.-]*[A-Za-z][\w.-]*/)+[\w.-]*|"
+            r"(?<![A-Za-z0-9_.-])[A-Za-z0-9_-]+\.(?:md|html?|php|txt|json|ya?ml|pdf)(?![A-Za-z0-9])"
         ),
     ),
     ("a URL query", re.compile(r"[?&][A-Za-z_][A-Za-z0-9_.-]*=[!-'*-~]*")),

@@ -31,19 +31,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from interview_audio.article.labels import COMPOUND_SURNAMES, SURNAMES
+from interview_audio.article.labels import COMPOUND_SURNAMES, SURNAMES, is_asr_label
 from interview_audio.article.script import Gender, Role, Speaker, name_key
 from interview_audio.article.speakable import looks_like_account
 
 log = logging.getLogger(__name__)
 
 _HOST_WORDS = re.compile(
-    r"主持人?|记者|采访者?|提问者?|编辑部|Host|Interviewer|Moderator|^问$|^Q$", re.IGNORECASE
+    r"主持人?|记者|記者|采访者?|採訪者?|提问者?|提問者?|编辑部|編輯部|观众|觀眾|听众|聽眾|网友|網友|"
+    r"读者|讀者|Host|Interviewer|Moderator|Audience|^问$|^問$|^Q$",
+    re.IGNORECASE,
 )
-_GUEST_WORDS = re.compile(r"嘉宾|受访者?|^答$|^A$|Guest", re.IGNORECASE)
-# Labels that name a part, not a person: they borrow a name from the article when it gives one.
+_GUEST_WORDS = re.compile(r"嘉宾|嘉賓|受访者?|受訪者?|^答$|^A$|Guest", re.IGNORECASE)
+# Labels that name a part, not a person (or a group: every reporter at a press conference is
+# 記者): they borrow a name from the article when it gives one, and a 他 near them says nothing.
 _GENERIC = re.compile(
-    r"(?:主持人?|记者|采访者?|提问者?|嘉宾|受访者|问|答|Q|A|Host|Guest|Interviewer|Moderator)",
+    r"(?:主持人?|记者|記者|采访者?|採訪者?|提问者?|提問者?|嘉宾|嘉賓|受访者|受訪者|观众|觀眾|听众|聽眾|"
+    r"网友|網友|读者|讀者|学员|學員|问|問|答|Q|A|Host|Guest|Interviewer|Moderator|Audience)",
     re.IGNORECASE,
 )
 
@@ -65,6 +69,7 @@ class Clues:
     whole_bold: Mapping[str, int] = field(default_factory=dict)
     named: Mapping[str, str] = field(default_factory=dict)
     aliases: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    full_names: Mapping[str, str] = field(default_factory=dict)  # name → why, for a label renamed
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,8 @@ def _roles(
         elif name in intro_roles:
             found[name], quote = intro_roles[name]
             why[name].append(f"the introduction names them: {quote}")
+    deciding = _Deciding(order, talk, found, why, intro_roles)
+    deciding.clear_behaviour()
     bold_askers = [
         name
         for name in order
@@ -173,6 +180,7 @@ def _roles(
         ):
             found[host] = Role.HOST
             why[host].append("asks most" if talk[host].asked else "shortest turns")
+    deciding.co_hosts()
     guests = [name for name in order if found.get(name, Role.GUEST) is Role.GUEST]
     principal = max(guests, key=lambda n: talk[n].spoken, default=None)
     for name in order:
@@ -194,6 +202,65 @@ def _roles(
     for name in order:
         why[name].append(talk[name].describe())
     return {name: (found[name], why[name]) for name in order}
+
+
+@dataclass
+class _Deciding:
+    """Roles being decided: how each speaker talks, the roles found so far with why, and the
+    roles the introduction gives."""
+
+    order: list[str]
+    talk: dict[str, _Talk]
+    found: dict[str, Role]
+    why: dict[str, list[str]]
+    intro_roles: dict[str, tuple[Role, str]]
+
+    def clear_behaviour(self) -> None:
+        """Behaviour this clear outweighs one sentence of the introduction: who asks in nearly
+        all of five or more turns while someone else nearly never does is the host, and the
+        other way round (an introduction read backwards, `媒体名日前在北京专访甲、乙`)."""
+        talk, found = self.talk, self.found
+        for name in self.order:
+            if name not in self.intro_roles or found.get(name) is not self.intro_roles[name][0]:
+                continue
+            mine = talk[name]
+            others = [talk[o] for o in self.order if o != name and talk[o].turns >= 3]
+            if mine.turns < 5:
+                continue
+            if (
+                found[name] is Role.GUEST
+                and mine.share >= 0.8
+                and any(o.share <= 0.2 for o in others)
+            ):
+                found[name] = Role.HOST
+            elif (
+                found[name] is Role.HOST
+                and mine.share <= 0.2
+                and any(o.share >= 0.8 for o in others)
+            ):
+                found[name] = Role.GUEST
+            else:
+                continue
+            self.why[name].append(
+                f"but asks in {mine.asked} of {mine.turns} turns: behaviour this clear outweighs it"
+            )
+
+    def co_hosts(self) -> None:
+        """Once the introduction names the guests and the host is the one who asks most, a
+        speaker it does not name who asks more than those guests hosts too (a co-host)."""
+        order, talk, found, intro = self.order, self.talk, self.found, self.intro_roles
+        named = [n for n in order if intro.get(n, (None,))[0] is Role.GUEST and n in found]
+        hosts = [n for n in order if found.get(n) is Role.HOST and n not in intro]
+        if not named or not hosts:
+            return
+        most = max(talk[n].share for n in named)
+        for name in order:
+            if name not in found and talk[name].asked and talk[name].share > most:
+                found[name] = Role.HOST
+                self.why[name].append(
+                    "asks more than the guests the introduction names "
+                    f"({', '.join(named)}): a co-host"
+                )
 
 
 def _label_role(name: str, hint: str) -> tuple[Role, str] | None:
@@ -219,10 +286,18 @@ _GUEST_SLOTS = (
         r"(?:^|[，,。！？!?\n])(?P<slot>[^，,。！？!?\n]{2,40}?)接受了?[^。！？!?\n]{0,30}?"
         r"(?:采访|专访|访谈|群访)"
     ),
-    re.compile(r"(?:^|\n)\s*(?:独家)?(?:对话|专访)\s*(?P<pair>[^：:｜|，,。！？!?\n]{2,30})"),
     re.compile(
-        r"(?:^|\n)\s*(?P<pair>[^：:｜|，,。！？!?\n]{2,30}?)(?:最新)?(?:[\d.]+万字)?"
-        r"(?:专访|访谈|对话全文|访谈全文|实录)"
+        r"(?:^|\n|[｜|])\s*(?:独家|接力)?(?:对话|专访|專訪|访问|訪問)\s*\d*\s*"
+        r"(?P<pair>[^：:｜|，,。！？!?\n]{2,30})"
+    ),
+    # `袁征专访：…`, `…Ivan Zhao 访谈录`: the name before a noun; `X专访Y` (a verb) is below.
+    re.compile(
+        r"(?:^|\n|[｜|])\s*(?P<pair>[^：:｜|，,。！？!?\n]{2,30}?)(?:最新)?(?:[\d.]+万字)?"
+        r"(?:专访|專訪|访谈录|訪談錄|访谈|訪談|对话全文|访谈全文|实录)(?=\s*(?:$|\n|[：:｜|，,。！？!?]))"
+    ),
+    # `我们采访了…周安平和…赵宏`, `眾新聞專訪三名…支持者：林作、…`: the ones after the verb.
+    re.compile(
+        r"(?<!接受)(?:专访|專訪|采访|採訪)了?(?P<slot>[^的之，,。！？!?\n][^，,。！？!?\n]{1,59})"
     ),
     re.compile(r"(?:本期|今天的?|今日|这期)嘉宾(?:是|为)?[：:\s]*(?P<slot>[^，,。！？!?\n]{2,30})"),
     re.compile(r"(?:^|\n)[ \t]*嘉宾[ \t]*[：:][ \t]*(?P<slot>[^\n]{2,40})"),
@@ -235,6 +310,12 @@ _HOST_SLOTS = (
     ),
     re.compile(r"主持人\s*(?P<slot>[A-Z][A-Za-z .'-]{1,30}|[\u4e00-\u9fff·]{2,6})"),
     re.compile(r"由(?P<slot>[^，,。！？!?\n]{2,30}?)(?:主持|提问|采访)"),
+    # The one before 专访/采访 used as a verb interviews (`媒体名日前在北京专访甲、乙`).
+    re.compile(
+        r"(?:^|[，,。！？!?\n])(?P<slot>(?:(?!接受|受到)[^，,。！？!?\n]){2,20}?)"
+        r"(?:日前|近日|最近|此前)?(?:在[^，,。！？!?\n]{1,10})?(?:专访|專訪|采访|採訪)了?"
+        r"(?=[^\s，,。！？!?\n：:｜|的之])"
+    ),
 )
 # A `pair` slot may read "X与Y" (以下是《晚点》与闫俊杰的对话): Y is the guest only when X is
 # the publication itself; "黄仁勋与Shantam Jain的对话" says nothing about who asks.
@@ -301,16 +382,21 @@ def _person_names(name: str, clues: Clues) -> _Person:
     forms: list[str] = []
     generic = bool(_GENERIC.fullmatch(name_key(name)))
     if not generic:
-        forms += [name, *clues.aliases.get(name, ())]
+        forms += [name]
+        forms += [
+            alias
+            for alias in clues.aliases.get(name, ())
+            if not _GENERIC.fullmatch(name_key(alias)) and not is_asr_label(alias)
+        ]
         stripped = _GENERIC.sub("", name).strip()
         if stripped and stripped != name:
             forms.append(stripped)  # 主持人王芳 → 王芳
-    links = []
+    links = [clues.full_names[name]] if name in clues.full_names else []
     person = clues.named.get(name)
     if person:
         links.append(f"{name} is {person} (who's who before the dialogue)")
     elif generic:
-        person, quote = _linked(name, clues)
+        person, quote = linked(name, clues)
         if person:
             links.append(f"{name} is {person} ({quote})")
     if person:
@@ -340,15 +426,23 @@ def _latin_names(form: str, text: str) -> list[tuple[str, str]]:
     return list(found.items())
 
 
-def _linked(name: str, clues: Clues) -> tuple[str, str]:
+def linked(name: str, clues: Clues) -> tuple[str, str]:
     """The person the introduction names for a generic 嘉宾/主持人 label, and where."""
     is_host = bool(_HOST_WORDS.search(name) or _HOST_WORDS.search(clues.hints.get(name, "")))
     patterns = _HOST_SLOTS if is_host else _GUEST_SLOTS
     for slot, quote in _slots(clues.intro, patterns, clues.account):
-        person = person_in(slot)
+        person = person_in(slot) or _pen_name(slot.strip(), clues.intro)
         if person:
             return person, quote
     return "", ""
+
+
+def _pen_name(slot: str, intro: str) -> str | None:
+    """A name without a family name (静远, a pen name) that the introduction keeps writing
+    about: at least three times."""
+    if re.fullmatch(r"[\u4e00-\u9fff]{2,4}", slot) and intro.count(slot) >= 3:
+        return slot
+    return None
 
 
 _TITLES = re.compile(
@@ -381,7 +475,8 @@ _FEMALE_AFTER = re.compile(r"^\s*(?:女士|小姐|夫人|太太)")
 _MALE_AFTER = re.compile(r"^\s*先生")
 _JOBS = (
     r"(?:性|士|子|生|孩|演员|歌手|作家|导演|企业家|创始人|创业者|科学家|工程师|教授|博士|学者|"
-    r"记者|主持人|主播|总裁|董事长|CEO|高管|投资人|合伙人|嘉宾|律师|医生|运动员|选手|程序员|设计师)"
+    r"记者|主持人|主播|总裁|董事长|CEO|高管|投资人|合伙人|嘉宾|律师|医生|运动员|选手|程序员|设计师|"
+    r"導演|學者|記者|醫生|同学|同學)"
 )
 _FEMALE_BEFORE = re.compile(rf"女{_JOBS}\s*$")
 _MALE_BEFORE = re.compile(rf"男{_JOBS}\s*$")
@@ -439,6 +534,7 @@ def _gender(
     tally = _Tally()
     for where, text in texts:
         _read(text, where, forms, others, tally)
+    _read_groups(clues.intro, forms, [people[o].forms for o in order], tally)
     evidence = [*people[name].links, *tally.describe()]
     verdict = tally.verdict()
     if verdict is not None:
@@ -465,6 +561,7 @@ def _read(text: str, where: str, forms: list[str], others: list[str], tally: _Ta
     other = _mention_pattern(tuple(others)) if others else None
     for match in mention.finditer(text):
         before, after = text[max(0, match.start() - 12) : match.start()], text[match.end() :]
+        before = before.rsplit("\n", 1)[-1]  # a title's 女导演 says nothing of the caption below
         said = match.group(0)
         title = _FEMALE_AFTER.match(after) or _MALE_AFTER.match(after)
         if title:
@@ -488,10 +585,34 @@ def _read(text: str, where: str, forms: list[str], others: list[str], tally: _Ta
         if nearer:
             window = window[: nearer.start()]  # the next mention counts for itself
         pronoun = _PRONOUN.search(window)
+        if pronoun and len({p.group(1) for p in _PRONOUN.finditer(window)}) > 1:
+            pronoun = None  # `陈冲的祖屋…他向她发去照片`: two people, no telling which is which
         if pronoun:
             gender = Gender.FEMALE if pronoun.group(1) == "她" else Gender.MALE
             example = _quote(said + window[: pronoun.end() + 6])
             tally.add(gender, 1, f"{pronoun.group(1)} after the name in {where}", example)
+
+
+_COUNT = {"两": 2, "二": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_GROUP = re.compile(
+    rf"(?P<count>[两二兩三四五六七八九]|\d)\s*(?:位|名|个|個)(?P<mid>[^，,。！？!?、\n]{{0,8}}?)"
+    rf"(?P<sex>女|男)(?:{_JOBS[3:-1]}|同学|同學|士)"
+)
+
+
+def _read_groups(text: str, forms: list[str], groups: list[tuple[str, ...]], tally: _Tally) -> None:
+    """`三位标杆性女导演`, `3名男同學`, `两位女士`: each speaker named in that sentence or the one
+    before it has that gender, when the count is the number of speakers named there."""
+    sentences = [s for s in re.split(r"(?<=[。！？!?\n])", text) if s.strip()]
+    for index, sentence in enumerate(sentences):
+        for match in _GROUP.finditer(sentence):
+            count = _COUNT.get(match.group("count")) or int(match.group("count"))
+            window = "".join(sentences[max(0, index - 1) : index + 1])
+            named = [g for g in groups if g and _mention_pattern(tuple(g)).search(window)]
+            own = _mention_pattern(tuple(forms)).search(window) if forms else None
+            if own and len(named) == count:
+                gender = Gender.FEMALE if match.group("sex") == "女" else Gender.MALE
+                tally.add(gender, 3, "a group statement", _quote(match.group(0)))
 
 
 def _window(after: str) -> str:
