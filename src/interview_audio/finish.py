@@ -50,13 +50,15 @@ class FinishOptions:
     """How the episode is assembled and tagged (from flags and voices.yaml's pauses).
 
     `cover` is --cover; an episode without it is tagged with its article's cover link, which
-    the script (part of the fingerprint) names.
+    the script (part of the fingerprint) names, else with a cover drawn from the script as
+    `artwork` says (the design and the font, cover.artwork_identity).
     """
 
     pauses: Pauses = Pauses()
     assemble: AssembleOptions = AssembleOptions()
     split: bool = True
     cover: Path | None = None
+    artwork: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ def fingerprint(episode: Episode, engine_identity: str, options: FinishOptions) 
         "assemble": dataclasses.asdict(options.assemble),
         "split": options.split,
         "cover": cover,
+        "artwork": options.artwork,
     }
     canonical = json.dumps(facts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

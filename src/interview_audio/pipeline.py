@@ -32,7 +32,12 @@ from interview_audio.finish import (
     finished,
     planned_report,
 )
-from interview_audio.publish.cover import Cover, episode_cover
+from interview_audio.publish.cover import (
+    Cover,
+    artwork_identity,
+    episode_artwork,
+    episode_cover,
+)
 from interview_audio.publish.feed import FeedOptions, load_feed_options
 from interview_audio.publish.library import rebuild_library
 from interview_audio.synthesis.cache import Cache, default_cache_dir
@@ -218,6 +223,7 @@ def render_many(
         assemble=AssembleOptions(lufs=options.lufs, bitrate=options.bitrate),
         split=options.split,
         cover=options.cover,
+        artwork=artwork_identity() if options.cover is None else "",
     )
     results: dict[Path, EpisodeResult] = {}
 
@@ -285,7 +291,12 @@ def _plan_articles(
             done = finished(episode, stamp) if cache is not None else None
             if done is None and not options.dry_run:
                 check_writable(episode.folder)
-                cover = episode_cover(options.cover, episode.script.meta.cover_url, covers)
+                cover = episode_cover(
+                    options.cover,
+                    episode.script.meta.cover_url,
+                    covers,
+                    episode_artwork(episode.script),
+                )
             else:
                 cover = Cover(None)
         except InterviewAudioError as exc:
