@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from interview_audio.audio.assemble import AssembleOptions
+from interview_audio.audio.music import MusicOptions, load_music, load_music_options
 from interview_audio.choices import ChapterMethod, ExecutorKind, IntroMode, choose
 from interview_audio.episode import Episode, prepare_episode
 from interview_audio.errors import InputError, InterviewAudioError
@@ -84,6 +85,8 @@ class RenderOptions:
     strict: bool = False
     # The output folder's feed settings (None: ./interview-audio.toml's [feed], else defaults).
     feed: FeedOptions | None = None
+    # Intro and outro music (None: ./interview-audio.toml's [music], else none).
+    music: MusicOptions | None = None
     fail_fast: bool = False
     executor: ExecutorKind = ExecutorKind.LOCAL
     ray: RayOptions = RayOptions()
@@ -218,12 +221,17 @@ def render_many(
     )
     engine = select_engine(options.engine or config.engine, engine_options)
     cache = Cache(options.cache_dir or default_cache_dir()) if options.use_cache else None
+    music = None
+    if not options.dry_run:
+        wanted = options.music if options.music is not None else load_music_options()
+        music = load_music(wanted, cache if cache is not None else scratch_cache())
     finish = FinishOptions(
         pauses=config.pauses,
         assemble=AssembleOptions(lufs=options.lufs, bitrate=options.bitrate),
         split=options.split,
         cover=options.cover,
         artwork=artwork_identity() if options.cover is None else "",
+        music=music,
     )
     results: dict[Path, EpisodeResult] = {}
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tomllib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -26,6 +25,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from interview_audio import __version__
+from interview_audio.config import BOOL, CONFIG_NAME, TEXT, config_table
 from interview_audio.errors import InputError
 from interview_audio.files import atomic_path
 from interview_audio.publish.artwork import (
@@ -42,7 +42,6 @@ from interview_audio.publish.manifest import Manifest, find_episodes
 log = logging.getLogger(__name__)
 
 FEED_NAME = "feed.xml"
-CONFIG_NAME = "interview-audio.toml"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 # The Podcasting 2.0 spec's namespace for channel guids (uuidv5 of the feed URL).
@@ -93,40 +92,11 @@ def load_feed_options(
 ) -> FeedOptions:
     """Feed settings from the `[feed]` table of `config` (default: ./interview-audio.toml when
     it exists), then `overrides` (flags; None values are ignored)."""
-    path = config if config is not None else Path(CONFIG_NAME)
-    values: dict[str, Any] = {}
-    if config is not None or path.is_file():
-        values.update(_read_config(path))
+    kinds = {field.name: TEXT for field in fields(FeedOptions)} | {"explicit": BOOL}
+    values = config_table(config, "feed", kinds)
     values.update({key: value for key, value in (overrides or {}).items() if value is not None})
     options = FeedOptions(**values)
     return options.with_base_url(options.base_url)
-
-
-def _read_config(path: Path) -> dict[str, Any]:
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InputError(f"The config file {path} does not exist: check the path.") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"Cannot read {path} ({exc}); check the file.") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path} is not valid TOML ({exc}); fix that line.") from exc
-    table = document.get("feed", {})
-    if not isinstance(table, dict):
-        raise InputError(f"In {path}, `feed` must be a table: write it as [feed].")
-    known = {field.name: field for field in fields(FeedOptions)}
-    for key, value in table.items():
-        if key not in known:
-            raise InputError(
-                f"In {path}, [feed] has no setting {key!r}: use one of {', '.join(known)}."
-            )
-        wanted = bool if key == "explicit" else str
-        if not isinstance(value, wanted):
-            raise InputError(
-                f"In {path}, [feed] {key} must be {'true or false' if wanted is bool else 'text'}"
-                f", not {value!r}."
-            )
-    return dict(table)
 
 
 def build_feed(output: Path, options: FeedOptions) -> bytes:
