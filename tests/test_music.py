@@ -211,7 +211,9 @@ def test_music_is_measured_once_and_then_predicted(
     pair: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert pair.music.intro is not None
-    record = pair.store.kept[pair.music.intro.key]
+    # Kept at the episode's stream rate (the first line's engine's), measured there.
+    _, key = pair.music.intro.at(EPISODE[0].rate)
+    record = pair.store.kept[key]
     assert record["codec"] is not None  # the encoder's effect on it, kept with it
 
     def no_analysis(*args: object, **kwargs: object) -> None:

@@ -228,24 +228,24 @@ def _measure_music(
     for clip in (music.intro, music.outro):
         if clip is None or clip.key in found:
             continue
-        path, what = clip.path, f"the music {clip.source}"
+        path, key = clip.at(rate)
+        what = f"the music {clip.source}"
 
         def read(path: Path = path, what: str = what) -> Samples:
             return _read_wav(path, rate, what)
 
-        stored = store.measurements(clip.key) if store is not None else None
+        stored = store.measurements(key) if store is not None else None
         levels = LineLevels.from_json(stored) if stored is not None else None
         if levels is None or not levels.suits(rate, target, ceiling):
             levels = _analysed(read(), rate, target, ceiling)
-            fresh.add(clip.key)
+            fresh.add(key)
         if not levels.measured:
             raise RenderError(f"The music {clip.source} is silent; give one with music in it.")
-        kept = levels
 
-        def read_kept(read: Callable[[], Samples] = read, kept: LineLevels = kept) -> Samples:
+        def read_kept(read: Callable[[], Samples] = read, kept: LineLevels = levels) -> Samples:
             return read()[kept.first : kept.stop]
 
-        found[clip.key] = Measured(clip, levels, read_kept)
+        found[clip.key] = Measured(key, levels, read_kept)
     intro = found[music.intro.key] if music.intro is not None else None
     outro = found[music.outro.key] if music.outro is not None else None
     return intro, outro, fresh

@@ -7,8 +7,9 @@ out over `fade` seconds after it; the outro follows the last line after a chapte
 at most `outro_seconds`, and fades out. Everything after the intro's lead moves by it: lines,
 chapters, captions.
 
-A music file is decoded once into the audio cache and measured there like a line (levels.py),
-at the episode's loudness plus `level` LU. Placed in the episode it is a `Bed`: its levels,
+A music file is decoded once into the audio cache (and once more at each engine's sample rate
+it is used with), and measured there like a line (levels.py), at the episode's loudness plus
+`level` LU. Placed in the episode it is a `Bed`: its levels,
 where it plays and its gain envelope, whose loudness profile enters the episode's loudness
 and whose codec effect enters the encoder's bookkeeping like a line's (encode.py), so the
 episode still lands on its loudness and true-peak targets.
@@ -38,8 +39,8 @@ if TYPE_CHECKING:
 
     Samples = npt.NDArray[np.float64]
 
-# Music is decoded at this rate (the episode's stream rate is the speech engine's; it is
-# resampled to that as lines are), and at most this much of a file.
+# Music is decoded at this rate, and at most this much of a file; the episode's stream rate
+# is its speech engine's, and a copy at that rate is kept too.
 MUSIC_RATE = 44100
 MUSIC_SECONDS = 180.0
 _FORMAT = 1
@@ -110,14 +111,30 @@ def load_music_options(config: Path | None = None, intro: Path | None = None) ->
     return MusicOptions(**values)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MusicClip:
-    """A music file decoded into the audio cache: the user's file, the mono 16-bit WAV, and
-    the cache key its measurements are kept under."""
+    """A music file decoded into the audio `cache` under `key`: mono 16-bit at MUSIC_RATE."""
 
     source: Path
-    path: Path
     key: str
+    cache: Cache
+
+    def at(self, rate: int) -> tuple[Path, str]:
+        """The clip as a WAV at `rate` and its cache key (under which its measurements are
+        kept too), resampled from the decoded clip once per rate."""
+        key = self.key if rate == MUSIC_RATE else _key({"clip": self.key, "rate": rate})
+        entry = self.cache.get(key)
+        if entry is None:
+            decoded = self.cache.get(self.key)
+            if decoded is None:
+                raise RenderError(
+                    f"The decoded music of {self.source} left the cache while rendering; "
+                    "render again."
+                )
+            what = f"resample the music {self.source.name}"
+            pcm = decode_pcm(decoded.path, rate=rate, seconds=MUSIC_SECONDS, what=what)
+            entry = self.cache.put(key, Speech(pcm, rate, ()))
+        return entry.path, key
 
 
 @dataclass(frozen=True)
@@ -163,10 +180,8 @@ def decode_music(source: Path, cache: Cache) -> MusicClip:
         raise InputError(
             f"Cannot read the music file {source} ({exc.strerror}); check the path."
         ) from exc
-    facts = {"music": _FORMAT, "file": digest, "rate": MUSIC_RATE, "seconds": MUSIC_SECONDS}
-    key = hashlib.sha256(json.dumps(facts, sort_keys=True).encode("ascii")).hexdigest()
-    entry = cache.get(key)
-    if entry is None:
+    key = _key({"file": digest, "rate": MUSIC_RATE, "seconds": MUSIC_SECONDS})
+    if cache.get(key) is None:
         try:
             pcm = decode_pcm(
                 source, rate=MUSIC_RATE, seconds=MUSIC_SECONDS, what=f"decode {source}"
@@ -178,8 +193,13 @@ def decode_music(source: Path, cache: Cache) -> MusicClip:
             ) from exc
         if not any(pcm):
             raise InputError(f"The music file {source} is silent; give one with music in it.")
-        entry = cache.put(key, Speech(pcm, MUSIC_RATE, ()))
-    return MusicClip(source, entry.path, key)
+        cache.put(key, Speech(pcm, MUSIC_RATE, ()))
+    return MusicClip(source, key, cache)
+
+
+def _key(facts: dict[str, Any]) -> str:
+    canonical = json.dumps({"music": _FORMAT, **facts}, sort_keys=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 @dataclass(frozen=True, eq=False)
@@ -219,9 +239,10 @@ class Bed:
 
 @dataclass(frozen=True, eq=False)
 class Measured:
-    """A music clip with its levels and how to read its kept part at the stream rate."""
+    """A music clip at the stream rate: the cache key its measurements are kept under, its
+    levels and how to read its kept part."""
 
-    clip: MusicClip
+    key: str
     levels: LineLevels
     read: Callable[[], Samples]
 
@@ -299,7 +320,7 @@ def _bed(
         value = _at(points, length - fade)
         points = [*at, (length - fade, value), (length, 0.0)]
     return Bed(
-        measured.clip.key,
+        measured.key,
         measured.levels,
         start,
         length,
