@@ -460,7 +460,7 @@ class _Music:
         self.gains: list[float] = []
         for bed in beds:
             pcm, gain = level(bed.read(), bed.levels, target + bed.level, ceiling)
-            shaped = pcm[: bed.length] * bed.gains(0, bed.length).astype("float32")
+            shaped = pcm[: bed.length] * bed.envelope().astype("float32")
             self.placed.append((bed.start, shaped))
             self.gains.append(gain)
 

@@ -217,12 +217,12 @@ class Bed:
     level: float
     read: Callable[[], Samples]
 
-    def gains(self, begin: int, count: int) -> Samples:
-        """The envelope over samples `begin` to `begin + count` of the part that plays."""
+    def envelope(self) -> Samples:
+        """The gain over every sample of the part that plays."""
         import numpy as np
 
         xs, ys = zip(*self.points, strict=True)
-        gains: Samples = np.interp(np.arange(begin, begin + count), xs, ys)
+        gains: Samples = np.interp(np.arange(self.length), xs, ys)
         return gains
 
     def profile(self) -> Samples:
