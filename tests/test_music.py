@@ -29,6 +29,7 @@ from interview_audio.errors import InputError
 from interview_audio.ffmpeg import ffmpeg_exe
 from interview_audio.synthesis.cache import Cache
 from interview_audio.synthesis.queue import Segment
+from interview_audio.voices.load import load_voices
 from test_assemble import (
     CHAPTERS,
     EPISODE,
@@ -333,3 +334,24 @@ def cues_seconds(cues: list[str]) -> list[float]:
         hours, minutes, rest = cue.split(":")
         seconds.append(int(hours) * 3600 + int(minutes) * 60 + float(rest))
     return seconds
+
+
+def test_a_dry_run_estimates_with_the_music(tmp_path: Path) -> None:
+    from interview_audio.pipeline import RenderOptions, render
+
+    def estimate(music: MusicOptions) -> tuple[tuple[tuple[str, float], ...], float]:
+        options = RenderOptions(
+            output=tmp_path / "out", engine="espeak", dry_run=True, music=music, cache_dir=tmp_path
+        )
+        report = render(SHORT, options)
+        return report.outline, report.estimate
+
+    plain, length = estimate(MusicOptions())
+    outline, longer = estimate(
+        MusicOptions(intro=tmp_path / "theme.mp3", intro_seconds=3, outro_seconds=8)
+    )
+    assert [start for _, start in outline] == pytest.approx(
+        [0.0] + [start + 3 for _, start in plain[1:]]
+    )
+    pause = load_voices(None).pauses.chapter  # the packaged voices.yaml's, before the outro
+    assert longer == pytest.approx(length + 3 + pause + 8)

@@ -19,7 +19,12 @@ from pathlib import Path
 from typing import Protocol
 
 from interview_audio.audio.assemble import AssembleOptions
-from interview_audio.audio.music import MusicOptions, load_music, load_music_options
+from interview_audio.audio.music import (
+    MusicOptions,
+    estimated_room,
+    load_music,
+    load_music_options,
+)
 from interview_audio.choices import ChapterMethod, ExecutorKind, IntroMode, choose
 from interview_audio.episode import Episode, prepare_episode
 from interview_audio.errors import InputError, InterviewAudioError
@@ -221,9 +226,9 @@ def render_many(
     )
     engine = select_engine(options.engine or config.engine, engine_options)
     cache = Cache(options.cache_dir or default_cache_dir()) if options.use_cache else None
+    wanted = options.music if options.music is not None else load_music_options()
     music = None
     if not options.dry_run:
-        wanted = options.music if options.music is not None else load_music_options()
         music = load_music(wanted, cache if cache is not None else scratch_cache())
     finish = FinishOptions(
         pauses=config.pauses,
@@ -243,9 +248,10 @@ def render_many(
     if options.dry_run or not todo:
         reporter.started(engine.name, [item.episode for item in todo])
     if options.dry_run:
+        room = estimated_room(wanted, config.pauses.chapter)
         for item in todo:
             results[item.episode.source] = EpisodeResult(
-                item.episode.source, report=planned_report(item.episode)
+                item.episode.source, report=_with_music(planned_report(item.episode), room)
             )
     else:
         if todo:
@@ -399,6 +405,17 @@ def _synthesize_and_finish(
         finisher.shutdown(wait=not cancel, cancel_futures=True)
     if fatal:
         raise fatal[0]
+
+
+def _with_music(report: RenderReport, room: tuple[float, float]) -> RenderReport:
+    """A dry run's estimate with the music's lead before every chapter but the first (which
+    starts with the music) and its outro after the last line."""
+    lead, trail = room
+    outline = tuple(
+        (title, start + lead if number else start)
+        for number, (title, start) in enumerate(report.outline)
+    )
+    return replace(report, outline=outline, estimate=report.estimate + lead + trail)
 
 
 def _unique_folder(folder: Path, taken: set[Path]) -> Path:

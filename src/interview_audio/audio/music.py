@@ -111,6 +111,15 @@ def load_music_options(config: Path | None = None, intro: Path | None = None) ->
     return MusicOptions(**values)
 
 
+def estimated_room(options: MusicOptions, pause: float) -> tuple[float, float]:
+    """Seconds of music before the first line and after the last, as far as the settings
+    say without the files (a dry run): the outro may be shorter if its file is."""
+    lead = options.intro_seconds if options.intro is not None else 0.0
+    outro = options.wanted and (options.outro or options.intro) is not None
+    trail = pause + options.outro_seconds if outro and options.outro_seconds > 0 else 0.0
+    return lead, trail
+
+
 @dataclass(frozen=True, eq=False)
 class MusicClip:
     """A music file decoded into the audio `cache` under `key`: mono 16-bit at MUSIC_RATE."""
