@@ -141,6 +141,14 @@ def make_segments(folder: Path, specs: tuple[Spec, ...] = EPISODE) -> list[Segme
     return segments
 
 
+def cached_segments(folder: Path, specs: tuple[Spec, ...] = EPISODE) -> list[Segment]:
+    """The segments as cache entries: each with a key its measurements are kept under."""
+    return [
+        dataclasses.replace(segment, key=f"key{index}")
+        for index, segment in enumerate(make_segments(folder, specs))
+    ]
+
+
 # --- independent readers ------------------------------------------------------------------------
 
 
@@ -180,6 +188,15 @@ def ebur128(path: Path) -> tuple[float, float]:
     peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
     assert integrated and peak, summary
     return float(integrated.group(1)), float(peak.group(1))
+
+
+def assert_on_target(path: Path) -> None:
+    """The MP3 measures -16 LUFS (ffmpeg and pyloudnorm agreeing) with true peak <= -1 dBTP."""
+    integrated, peak = ebur128(path)
+    assert integrated == pytest.approx(-16.0, abs=0.5)
+    assert peak <= -1.0
+    reference = pyloudnorm.Meter(OUT_RATE).integrated_loudness(decode(path))
+    assert reference == pytest.approx(-16.0, abs=0.5)
 
 
 def audible_runs(samples: np.ndarray, threshold_db: float = -40.0) -> list[tuple[float, float]]:
@@ -229,10 +246,7 @@ class Episode:
 @pytest.fixture(scope="module")
 def episode(tmp_path_factory: pytest.TempPathFactory) -> Episode:
     folder = tmp_path_factory.mktemp("assemble")
-    segments = [
-        dataclasses.replace(segment, key=f"key{index}")
-        for index, segment in enumerate(make_segments(folder))
-    ]
+    segments = cached_segments(folder)
     out = folder / "out"
     store = MemoryStore()
     progress: list[tuple[str, float, float]] = []
@@ -301,11 +315,7 @@ def test_sentence_timings_are_in_episode_time(episode: Episode) -> None:
 
 
 def test_loudness_and_true_peak_meet_the_targets(episode: Episode) -> None:
-    integrated, peak = ebur128(episode.mp3)
-    assert integrated == pytest.approx(-16.0, abs=0.5)
-    assert peak <= -1.0
-    reference = pyloudnorm.Meter(OUT_RATE).integrated_loudness(decode(episode.mp3))
-    assert reference == pytest.approx(-16.0, abs=0.5)
+    assert_on_target(episode.mp3)
 
 
 def test_the_peaky_voice_would_clip_without_the_limiter() -> None:
@@ -435,19 +445,22 @@ def test_a_warm_assembly_measures_nothing_and_meets_the_targets(
     assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
 
 
+def edited(segments: list[Segment], index: int, folder: Path, pitch: float) -> list[Segment]:
+    """`segments` with line `index` spoken anew at `pitch`: other audio, another cache key
+    ("edited")."""
+    folder.mkdir()
+    (replacement,) = make_segments(folder, (dataclasses.replace(EPISODE[index], pitch=pitch),))
+    changed = list(segments)
+    changed[index] = dataclasses.replace(replacement, line=segments[index].line, key="edited")
+    return changed
+
+
 def test_an_edited_line_is_measured_on_its_own(
     episode: Episode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = MemoryStore()
     store.kept = dict(episode.store.kept)
-    # Line 4 spoken anew: other audio, so another cache key.
-    folder = tmp_path / "new"
-    folder.mkdir()
-    (replacement,) = make_segments(folder, (dataclasses.replace(EPISODE[4], pitch=150),))
-    segments = list(episode.segments)
-    segments[4] = dataclasses.replace(
-        replacement, line=segments[4].line, key="edited", path=replacement.path
-    )
+    segments = edited(episode.segments, 4, tmp_path / "new", 150)
     checks = Checks(monkeypatch)
     steps: list[str] = []
     assemble(
@@ -472,10 +485,7 @@ def test_a_re_render_starts_at_the_ceiling_the_last_encode_ended_at(
     # An encoder that overshoots more than the headroom (Debian's libmp3lame does on peaky
     # voices) makes the first render encode twice, the second time under a lower ceiling.
     monkeypatch.setattr(encode_module, "CODEC_HEADROOM_DB", -1.0)
-    segments = [
-        dataclasses.replace(segment, key=f"key{index}")
-        for index, segment in enumerate(make_segments(tmp_path, EPISODE[2:4]))
-    ]
+    segments = cached_segments(tmp_path, EPISODE[2:4])
     store = MemoryStore()
     first: list[str] = []
     assemble(

@@ -177,7 +177,7 @@ def test_render_tags_the_episode_with_the_article_cover(site: Site, tmp_path: Pa
     assert picture.data == jpeg and picture.mime == "image/jpeg"
 
 
-def test_offline_render_says_so_once_and_points_to_cover(tmp_path: Path) -> None:
+def test_offline_render_says_so_once_and_draws_a_cover(tmp_path: Path) -> None:
     article = write_article(tmp_path, "https://mmbiz.qpic.cn/sz_mmbiz_jpg/abc/300")
     result = CliRunner().invoke(
         app,
@@ -188,7 +188,8 @@ def test_offline_render_says_so_once_and_points_to_cover(tmp_path: Path) -> None
     notes = [line for line in result.output.splitlines() if "cover" in line]
     assert notes == [
         "Note: The article's cover image could not be downloaded (no network or DNS); "
-        "pass --cover IMAGE to give the episode one."
+        "the episode has a drawn cover instead (pass --cover IMAGE to give it yours)."
     ]
     (folder,) = [path for path in (tmp_path / "out").iterdir() if path.is_dir()]
-    assert not ID3(folder / "episode.mp3").getall("APIC")
+    (picture,) = ID3(folder / "episode.mp3").getall("APIC")
+    assert picture.data == (folder / "cover.jpg").read_bytes()

@@ -24,6 +24,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 if TYPE_CHECKING:
     from interview_audio.article.parse import read_script
     from interview_audio.article.script import Script
+    from interview_audio.audio.music import MusicOptions
     from interview_audio.choices import ChapterMethod, ExecutorKind, IntroMode
     from interview_audio.errors import InterviewAudioError
     from interview_audio.finish import RenderReport
@@ -45,6 +46,7 @@ __all__ = [
     "ExecutorKind",
     "InterviewAudioError",
     "IntroMode",
+    "MusicOptions",
     "QuietReporter",
     "RayOptions",
     "RenderOptions",
@@ -64,6 +66,7 @@ _HOMES = {
     "ExecutorKind": "interview_audio.choices",
     "InterviewAudioError": "interview_audio.errors",
     "IntroMode": "interview_audio.choices",
+    "MusicOptions": "interview_audio.audio.music",
     "QuietReporter": "interview_audio.pipeline",
     "RayOptions": "interview_audio.synthesis.executors.base",
     "RenderOptions": "interview_audio.pipeline",

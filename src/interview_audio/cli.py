@@ -428,6 +428,17 @@ def render_command(
     cover: Annotated[
         Path | None, typer.Option("--cover", help="Cover image (JPEG or PNG) for the tags.")
     ] = None,
+    music: Annotated[
+        Path | None,
+        typer.Option(
+            "--music",
+            help="Music (MP3, M4A, OGG, FLAC, WAV) to play before the narrator, under the "
+            "introduction, and after the last line; [music] in interview-audio.toml says how.",
+        ),
+    ] = None,
+    no_music: Annotated[
+        bool, typer.Option("--no-music", help="No music, whatever interview-audio.toml says.")
+    ] = False,
     lufs: Annotated[float, typer.Option("--lufs", help="Target loudness in LUFS.")] = -16.0,
     bitrate: Annotated[str, typer.Option("--bitrate", help="MP3 bit rate, e.g. 96k.")] = "96k",
     jobs: Annotated[
@@ -500,12 +511,14 @@ def render_command(
     stop the others; the summary lists each one and the exit code is 1 if any failed. Run the
     same command again to finish what is missing: complete episodes are skipped.
     """
+    from interview_audio.audio.music import MusicOptions, load_music_options
     from interview_audio.pipeline import RenderOptions, render_many
     from interview_audio.synthesis.executors import RayOptions
 
     single = len(articles) == 1 and not articles[0].is_dir()
     options = _run(
         lambda: RenderOptions(
+            music=MusicOptions() if no_music else load_music_options(intro=music),
             output=output,
             engine=engine,
             voices=voices,

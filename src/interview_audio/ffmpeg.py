@@ -268,6 +268,22 @@ def run(args: list[str], *, what: str, timeout: float | None = None) -> str:
     return done.stderr
 
 
+def decode_pcm(path: Path, *, rate: int, seconds: float, what: str) -> bytes:
+    """The first `seconds` of the audio in `path` (any format ffmpeg reads) as mono signed
+    16-bit little-endian PCM at `rate`."""
+    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", str(path)]
+    command += ["-t", f"{seconds:g}", "-map", "0:a:0", "-ac", "1", "-ar", str(rate)]
+    command += ["-f", "s16le", "-c:a", "pcm_s16le", "-"]
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=300, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RenderError(f"ffmpeg could not {what} ({exc}); {INSTALL_HINT}.") from exc
+    if done.returncode != 0:
+        reason = _why(done.stderr.decode("utf-8", "replace"))
+        raise RenderError(f"ffmpeg could not {what}: {reason}")
+    return done.stdout
+
+
 @dataclass(frozen=True)
 class Loudness:
     """An EBU R128 measurement by ffmpeg's ebur128 filter."""

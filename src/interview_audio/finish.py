@@ -26,6 +26,7 @@ from interview_audio.audio.assemble import (
     Timeline,
     assemble,
 )
+from interview_audio.audio.music import Music
 from interview_audio.episode import Episode
 from interview_audio.files import write_text
 from interview_audio.publish.captions import transcript, write_chapters_json, write_srt, write_vtt
@@ -50,13 +51,17 @@ class FinishOptions:
     """How the episode is assembled and tagged (from flags and voices.yaml's pauses).
 
     `cover` is --cover; an episode without it is tagged with its article's cover link, which
-    the script (part of the fingerprint) names.
+    the script (part of the fingerprint) names, else with a cover drawn from the script as
+    `artwork` says (the design and the font, cover.artwork_identity). `music` is the intro
+    and outro music, if any.
     """
 
     pauses: Pauses = Pauses()
     assemble: AssembleOptions = AssembleOptions()
     split: bool = True
     cover: Path | None = None
+    artwork: str = ""
+    music: Music | None = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,10 @@ def fingerprint(episode: Episode, engine_identity: str, options: FinishOptions) 
         "assemble": dataclasses.asdict(options.assemble),
         "split": options.split,
         "cover": cover,
+        "artwork": options.artwork,
     }
+    if options.music is not None:
+        facts["music"] = options.music.identity()
     canonical = json.dumps(facts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -181,6 +189,7 @@ def finish_episode(
         chapter_dir=folder / "chapters" if options.split else None,
         measurements=measurements,
         progress=progress,
+        music=options.music,
     )
     stage("tagging")
     base = episode_tags(episode.script, cover.path)

@@ -19,6 +19,12 @@ from pathlib import Path
 from typing import Protocol
 
 from interview_audio.audio.assemble import AssembleOptions
+from interview_audio.audio.music import (
+    MusicOptions,
+    estimated_room,
+    load_music,
+    load_music_options,
+)
 from interview_audio.choices import ChapterMethod, ExecutorKind, IntroMode, choose
 from interview_audio.episode import Episode, prepare_episode
 from interview_audio.errors import InputError, InterviewAudioError
@@ -32,7 +38,12 @@ from interview_audio.finish import (
     finished,
     planned_report,
 )
-from interview_audio.publish.cover import Cover, episode_cover
+from interview_audio.publish.cover import (
+    Cover,
+    artwork_identity,
+    episode_artwork,
+    episode_cover,
+)
 from interview_audio.publish.feed import FeedOptions, load_feed_options
 from interview_audio.publish.library import rebuild_library
 from interview_audio.synthesis.cache import Cache
@@ -79,6 +90,8 @@ class RenderOptions:
     strict: bool = False
     # The output folder's feed settings (None: ./interview-audio.toml's [feed], else defaults).
     feed: FeedOptions | None = None
+    # Intro and outro music (None: ./interview-audio.toml's [music], else none).
+    music: MusicOptions | None = None
     fail_fast: bool = False
     executor: ExecutorKind = ExecutorKind.LOCAL
     ray: RayOptions = RayOptions()
@@ -213,11 +226,17 @@ def render_many(
     )
     engine = select_engine(options.engine or config.engine, engine_options)
     cache = Cache(options.cache_dir or default_cache_dir()) if options.use_cache else None
+    wanted = options.music if options.music is not None else load_music_options()
+    music = None
+    if not options.dry_run:
+        music = load_music(wanted, cache if cache is not None else scratch_cache())
     finish = FinishOptions(
         pauses=config.pauses,
         assemble=AssembleOptions(lufs=options.lufs, bitrate=options.bitrate),
         split=options.split,
         cover=options.cover,
+        artwork=artwork_identity() if options.cover is None else "",
+        music=music,
     )
     results: dict[Path, EpisodeResult] = {}
 
@@ -229,9 +248,10 @@ def render_many(
     if options.dry_run or not todo:
         reporter.started(engine.name, [item.episode for item in todo])
     if options.dry_run:
+        room = estimated_room(wanted, config.pauses.chapter)
         for item in todo:
             results[item.episode.source] = EpisodeResult(
-                item.episode.source, report=planned_report(item.episode)
+                item.episode.source, report=_with_music(planned_report(item.episode), room)
             )
     else:
         if todo:
@@ -285,7 +305,12 @@ def _plan_articles(
             done = finished(episode, stamp) if cache is not None else None
             if done is None and not options.dry_run:
                 check_writable(episode.folder)
-                cover = episode_cover(options.cover, episode.script.meta.cover_url, covers)
+                cover = episode_cover(
+                    options.cover,
+                    episode.script.meta.cover_url,
+                    covers,
+                    episode_artwork(episode.script),
+                )
             else:
                 cover = Cover(None)
         except InterviewAudioError as exc:
@@ -380,6 +405,17 @@ def _synthesize_and_finish(
         finisher.shutdown(wait=not cancel, cancel_futures=True)
     if fatal:
         raise fatal[0]
+
+
+def _with_music(report: RenderReport, room: tuple[float, float]) -> RenderReport:
+    """A dry run's estimate with the music's lead before every chapter but the first (which
+    starts with the music) and its outro after the last line."""
+    lead, trail = room
+    outline = tuple(
+        (title, start + lead if number else start)
+        for number, (title, start) in enumerate(report.outline)
+    )
+    return replace(report, outline=outline, estimate=report.estimate + lead + trail)
 
 
 def _unique_folder(folder: Path, taken: set[Path]) -> Path:

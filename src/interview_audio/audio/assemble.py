@@ -11,6 +11,9 @@
    measured from the MP3 and kept with them too.
 4. Chapter files (mp3frames.py) are cut from the episode's own MP3 frames, not encoded again.
 
+Music (music.py), when asked for, is measured like a line and kept the same way; its lead
+moves every line, and its beds enter the episode's loudness and the encode.
+
 Memory stays flat however long the episode is: one line is in memory at a time.
 """
 
@@ -20,7 +23,7 @@ import contextlib
 import logging
 import math
 import wave
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -41,6 +44,7 @@ from interview_audio.audio.layout import (
 from interview_audio.audio.levels import LineLevels, analyse
 from interview_audio.audio.loudness import Placed, episode_loudness
 from interview_audio.audio.mp3frames import cut, read_stream
+from interview_audio.audio.music import Bed, Measured, Music, beds, room
 from interview_audio.display import clock
 from interview_audio.errors import RenderError
 from interview_audio.files import atomic_path
@@ -86,6 +90,7 @@ def assemble(
     chapter_dir: Path | None = None,
     measurements: MeasurementStore | None = None,
     progress: Progress | None = None,
+    music: Music | None = None,
 ) -> Timeline:
     """Write the episode MP3 to `output` (and one MP3 per chapter into `chapter_dir`).
 
@@ -94,7 +99,8 @@ def assemble(
     complete: on failure none is created or replaced. Chapter files of an earlier render left
     in `chapter_dir` (`NN-title.mp3` names not written this time) are removed afterwards.
     Lines measured before are read from `measurements`, and new measurements kept there.
-    `progress(step, done, total)` follows each pass in seconds of audio.
+    `progress(step, done, total)` follows each pass in seconds of audio. `music` adds an intro
+    and an outro around the lines (music.py).
     """
     options = options or AssembleOptions()
     if not segments:
@@ -102,12 +108,22 @@ def assemble(
     check_chapters(chapters, len(segments))
     rate = _read_rate(segments[0])
     levels, fresh = _measure(segments, rate, options, measurements, progress)
-    layout = lay_out(segments, levels, chapters, pauses, rate)
+    intro, outro, measured_music = _measure_music(music, rate, options, measurements)
+    lead, trail = (
+        room(music, intro, outro, levels[-1].tail, pauses.chapter, rate) if music else (0, 0)
+    )
+    layout = lay_out(segments, levels, chapters, pauses, rate, lead=lead, trail=trail)
+    placed_music = (
+        beds(music, intro, outro, _spoken(layout, levels), _introduction(segments), layout.total)
+        if music
+        else []
+    )
     loudness = episode_loudness(
         [
             Placed(start, line.length, line.profile)
             for start, line in zip(layout.starts, levels, strict=True)
-        ],
+        ]
+        + [Placed(bed.start, bed.length, bed.profile()) for bed in placed_music],
         layout.total,
         rate,
     )
@@ -120,7 +136,15 @@ def assemble(
     with contextlib.ExitStack() as outputs:
         episode = outputs.enter_context(atomic_path(output))
         encoded = encode_episode(
-            EncodeInput(levels, layout.starts, layout.gaps, read, rate),
+            EncodeInput(
+                levels,
+                layout.starts,
+                layout.gaps,
+                read,
+                rate,
+                placed_music,
+                layout.trail,
+            ),
             loudness,
             episode,
             options,
@@ -131,6 +155,7 @@ def assemble(
             _cut_chapters(episode, layout, rate, temps)
     if measurements is not None:
         _keep(segments, levels, encoded.levels, fresh, measurements)
+        _keep_music(placed_music, encoded.music, measured_music, measurements)
     result = timeline(segments, levels, encoded.gains, chapters, layout, rate, names)
     if chapter_dir is not None:
         _remove_stale_chapters(chapter_dir, set(names))
@@ -176,11 +201,7 @@ def _measure(
     for name, segment in missing.items():
         if progress is not None:
             progress("measuring", done, total)
-        record = analyse(_read(segment, rate), rate, target, ceiling).to_json()
-        # Read back as a later render will, so this render and the next come out the same.
-        found = LineLevels.from_json(record)
-        assert found is not None
-        known[name] = found
+        known[name] = _analysed(_read(segment, rate), rate, target, ceiling)
         done += segment.duration
     if missing and progress is not None:
         progress("measuring", total, total)
@@ -190,6 +211,83 @@ def _measure(
             log.warning("Line %d (%s) is silent; it gets no time", segment.line.index, segment.path)
     log.debug("Measured %d lines, %d from earlier renders", len(missing), len(known) - len(missing))
     return levels, set(missing)
+
+
+def _measure_music(
+    music: Music | None,
+    rate: int,
+    options: AssembleOptions,
+    store: MeasurementStore | None,
+) -> tuple[Measured | None, Measured | None, set[str]]:
+    """The intro's and outro's clips measured (the same file once) at the music's level,
+    from `store` when kept there; the keys of those measured now are returned too."""
+    if music is None:
+        return None, None, set()
+    target, ceiling = options.lufs + music.options.level, options.ceiling
+    found: dict[str, Measured] = {}
+    fresh: set[str] = set()
+    for clip in (music.intro, music.outro):
+        if clip is None or clip.key in found:
+            continue
+        path, key = clip.at(rate)
+        what = f"the music {clip.source}"
+
+        def read(path: Path = path, what: str = what) -> Samples:
+            return _read_wav(path, rate, what)
+
+        stored = store.measurements(key) if store is not None else None
+        levels = LineLevels.from_json(stored) if stored is not None else None
+        if levels is None or not levels.suits(rate, target, ceiling):
+            levels = _analysed(read(), rate, target, ceiling)
+            fresh.add(key)
+        if not levels.measured:
+            raise RenderError(f"The music {clip.source} is silent; give one with music in it.")
+
+        def read_kept(read: Callable[[], Samples] = read, kept: LineLevels = levels) -> Samples:
+            return read()[kept.first : kept.stop]
+
+        found[clip.key] = Measured(key, levels, read_kept)
+    intro = found[music.intro.key] if music.intro is not None else None
+    outro = found[music.outro.key] if music.outro is not None else None
+    return intro, outro, fresh
+
+
+def _analysed(samples: Samples, rate: int, target: float, ceiling: float) -> LineLevels:
+    """`samples` analysed, and read back as a later render will, so this render and the next
+    come out the same."""
+    found = LineLevels.from_json(analyse(samples, rate, target, ceiling).to_json())
+    assert found is not None
+    return found
+
+
+def _keep_music(
+    placed: Sequence[Bed],
+    after: Sequence[LineLevels],
+    fresh: set[str],
+    store: MeasurementStore,
+) -> None:
+    """Keep the records of music measured now, or that the encode added to (once a clip)."""
+    kept: set[str] = set()
+    for bed, new in zip(placed, after, strict=True):
+        if bed.key not in kept and (bed.key in fresh or new is not bed.levels):
+            store.keep_measurements(bed.key, new.to_json())
+            kept.add(bed.key)
+
+
+def _spoken(layout: Layout, levels: Sequence[LineLevels]) -> list[tuple[int, int]]:
+    """Each line's audible part (its kept part less the trimming margins) in the episode."""
+    return [
+        (start + line.lead, start + line.length - line.tail)
+        for start, line in zip(layout.starts, levels, strict=True)
+    ]
+
+
+def _introduction(segments: Sequence[Segment]) -> int:
+    """How many lines the narrator's introduction has: the lines before the first turn."""
+    for index, segment in enumerate(segments):
+        if segment.line.turn is not None:
+            return index
+    return len(segments)
 
 
 def _keep(
@@ -230,11 +328,16 @@ def _read_rate(segment: Segment) -> int:
         with wave.open(str(segment.path), "rb") as wav:
             return wav.getframerate()
     except (OSError, EOFError, wave.Error) as exc:
-        raise _unreadable(segment, exc) from exc
+        raise _unusable(f"line {segment.line.index}", segment.path, exc) from exc
 
 
 def _read(segment: Segment, rate: int) -> Samples:
-    """The segment as float samples in [-1, 1) at `rate` (resampled if its engine differs).
+    """The segment as float samples in [-1, 1) at `rate` (resampled if its engine differs)."""
+    return _read_wav(segment.path, rate, f"line {segment.line.index}")
+
+
+def _read_wav(path: Path, rate: int, what: str) -> Samples:
+    """A mono 16-bit WAV as float samples in [-1, 1) at `rate` (resampled if it differs).
 
     Engines write mono 16-bit WAV, which the standard library reads without ffmpeg; only one
     piece is ever in memory (never the whole episode).
@@ -242,13 +345,13 @@ def _read(segment: Segment, rate: int) -> Samples:
     import numpy as np
 
     try:
-        with wave.open(str(segment.path), "rb") as wav:
+        with wave.open(str(path), "rb") as wav:
             channels, width, file_rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
             data = wav.readframes(wav.getnframes())
     except (OSError, EOFError, wave.Error) as exc:
-        raise _unreadable(segment, exc) from exc
+        raise _unusable(what, path, exc) from exc
     if channels != 1 or width != 2:
-        raise _unreadable(segment, f"{channels} channels of {8 * width} bits, not mono 16-bit")
+        raise _unusable(what, path, f"{channels} channels of {8 * width} bits, not mono 16-bit")
     samples: Samples = np.frombuffer(data, "<i2").astype(np.float64) / 32768.0
     if file_rate != rate:
         from scipy.signal import resample_poly  # type: ignore[import-untyped,unused-ignore]
@@ -258,10 +361,10 @@ def _read(segment: Segment, rate: int) -> Samples:
     return samples
 
 
-def _unreadable(segment: Segment, reason: object) -> RenderError:
+def _unusable(what: str, path: Path, reason: object) -> RenderError:
     return RenderError(
-        f"Cannot use the audio of line {segment.line.index} ({segment.path}): {reason}. "
-        "Delete that file (or the whole cache folder) and render again to synthesize it anew."
+        f"Cannot use the audio of {what} ({path}): {reason}. Delete that file (or the whole "
+        "cache folder) and render again to make it anew."
     )
 
 

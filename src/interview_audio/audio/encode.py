@@ -15,6 +15,10 @@ peak are known before encoding and the episode is encoded once, at the right lev
 
 If a check finds the true peak over the target or the loudness off by more than the tolerance,
 the episode is encoded again with the difference corrected (rare: the limiter leaves room).
+
+Music (music.py) is kept the same way: each bed is levelled with the lines, mixed under them
+where they overlap (the mix limited again), and its codec effect counts with theirs. A bed the
+encoder is new to, or a new line over one, has the whole MP3 measured.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from interview_audio.audio.levels import CodecEffect, LineLevels, level
+from interview_audio.audio.levels import CodecEffect, LineLevels, level, limit
 from interview_audio.audio.loudness import Placed, episode_loudness
 from interview_audio.audio.mp3frames import cut, read_stream
+from interview_audio.audio.music import Bed
 from interview_audio.ffmpeg import Loudness, Mp3Encoder, measure_loudness
 
 if TYPE_CHECKING:
@@ -37,6 +42,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     Samples = npt.NDArray[np.float64]
+    Pcm = npt.NDArray[np.float32]
 
 log = logging.getLogger(__name__)
 
@@ -84,25 +90,29 @@ class AssembleOptions:
 @dataclass(frozen=True)
 class EncodeInput:
     """What goes into the encode: every line's levels, where each starts and the silence
-    before it (samples at `rate`), and how to read a line's kept samples."""
+    before it (samples at `rate`), and how to read a line's kept samples; the music beds
+    under and around them, and the samples after the last line (the outro)."""
 
     levels: Sequence[LineLevels]
     starts: Sequence[int]
     gaps: Sequence[int]
     read: Callable[[int], Samples]
     rate: int
+    beds: Sequence[Bed] = ()
+    tail: int = 0
 
 
 @dataclass(frozen=True)
 class Encoded:
-    """The encode kept: each line's gain, the lines' levels with what the encoder did to
-    them, the MP3's loudness and true peak, and how those were found ("whole episode",
-    "new lines" or "predicted")."""
+    """The encode kept: each line's gain, the lines' (and beds') levels with what the
+    encoder did to them, the MP3's loudness and true peak, and how those were found ("whole
+    episode", "new lines" or "predicted")."""
 
     gains: list[float]
     levels: list[LineLevels]
     loudness: Loudness
     checked: str
+    music: list[LineLevels] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -125,20 +135,24 @@ def encode_episode(
 ) -> Encoded:
     """Encode the episode so the MP3 measures `options.lufs` and stays under
     `options.true_peak`; `loudness` is the episode's loudness with every line at
-    `options.lufs` before encoding (see loudness.episode_loudness)."""
+    `options.lufs` (and every bed at its level against them) before encoding (see
+    loudness.episode_loudness)."""
     levels = list(episode.levels)
-    ceiling = _known_ceiling(levels, options)
+    music = [bed.levels for bed in episode.beds]
+    # What each line or bed weighs in the episode: how much of it plays.
+    weights = [line.length for line in levels] + [bed.length for bed in episode.beds]
+    ceiling = _known_ceiling([*levels, *music], options)
     base = _segment_target(loudness, options.lufs)
     whole = False
     for attempt in range(1, ENCODE_ATTEMPTS + 1):
         # Each check puts what it measured into `levels`: the next plan makes up for it.
-        plan = _plan(levels, base, ceiling, options)
+        plan = _plan([*levels, *music], weights, base, ceiling, options)
         reserve = PEAK_PREDICTION_MARGIN
         if plan.overshoot is not None and ceiling + plan.overshoot + reserve > options.true_peak:
             # Known beforehand: these lines would come out too peaky at this ceiling.
             ceiling = options.true_peak - plan.overshoot - reserve
         target = base + plan.loss
-        whole = whole or plan.share > WHOLE_CHECK_SHARE
+        whole = whole or plan.share > WHOLE_CHECK_SHARE or _touches_music(episode, plan.unknown)
         step = "encoding" if attempt == 1 else "encoding again"
         gains, whole_mp3 = _encode(episode, target, ceiling, output, options, step, progress, whole)
         expected = options.lufs + plan.loss  # the episode before encoding
@@ -153,10 +167,11 @@ def encode_episode(
                 expected - measured.integrated,
             )
             levels = [_with(line, effect) for line in levels]
+            music = [_with(line, effect) for line in music]
             checked = "whole episode"
         else:
             levels = _check_lines(episode, levels, plan.unknown, target, ceiling, options, output)
-            measured = _predicted(levels, gains, expected, ceiling)
+            measured = _predicted([*levels, *music], weights, gains, expected, ceiling)
             checked = "new lines" if plan.unknown else "predicted"
         peak_excess = measured.true_peak - options.true_peak
         audible = any(line.measured for line in levels)
@@ -188,7 +203,22 @@ def encode_episode(
         )
         ceiling -= max(0.0, peak_excess + PEAK_RETRY_MARGIN)
         whole = True
-    return Encoded(gains, levels, measured, checked)
+    return Encoded(gains[: len(levels)], levels, measured, checked, music)
+
+
+def _touches_music(episode: EncodeInput, unknown: Sequence[int]) -> bool:
+    """Whether a bed is new to the encoder, or a new line plays over one: checking a line
+    on its own measures the music with it, so the whole MP3 is measured instead."""
+    count = len(episode.levels)
+    margin = round(REGION_MARGIN * episode.rate)
+    for index in unknown:
+        if index >= count:
+            return True
+        begin = episode.starts[index] - margin
+        end = episode.starts[index] + episode.levels[index].length + margin
+        if any(bed.start < end and begin < bed.start + bed.length for bed in episode.beds):
+            return True
+    return False
 
 
 def _known_ceiling(levels: Sequence[LineLevels], options: AssembleOptions) -> float:
@@ -222,17 +252,21 @@ def _segment_target(episode: float, target: float) -> float:
 
 
 def _plan(
-    levels: Sequence[LineLevels], base: float, ceiling: float, options: AssembleOptions
+    levels: Sequence[LineLevels],
+    weights: Sequence[int],
+    base: float,
+    ceiling: float,
+    options: AssembleOptions,
 ) -> _Plan:
-    """What the lines measured before say about this encode; `base` is the lines' target
-    before the encoder's loss is made up for.
+    """What the lines (and beds) measured before say about this encode; `base` is the lines'
+    target before the encoder's loss is made up for, `weights` how much of each plays.
 
     The encoder's loss and overshoot in dB hardly depend on the level, so every line measured
     in this format tells them; a line counts as known (no need to check it again) only near
-    the level it was measured at.
+    the level it was measured at (a bed's codec effect is kept at its lines' target).
     """
-    lines = [i for i, line in enumerate(levels) if line.measured and line.length]
-    total = sum(levels[i].length for i in lines)
+    lines = [i for i, line in enumerate(levels) if line.measured and weights[i]]
+    total = sum(weights[i] for i in lines)
     matching = [
         i
         for i in lines
@@ -241,7 +275,7 @@ def _plan(
     ]
     if not matching:
         return _Plan(CODEC_LOUDNESS_LOSS, None, lines, 1.0 if total else 0.0)
-    loss = _mean_loss(levels, matching)
+    loss = _mean_loss(levels, weights, matching)
     known = {
         i
         for i in matching
@@ -250,15 +284,13 @@ def _plan(
     }
     unknown = [i for i in lines if i not in known]
     overshoot = max(effect.overshoot for i in matching if (effect := levels[i].codec) is not None)
-    share = sum(levels[i].length for i in unknown) / total
+    share = sum(weights[i] for i in unknown) / total
     return _Plan(loss, overshoot, unknown, share)
 
 
-def _mean_loss(levels: Sequence[LineLevels], lines: Sequence[int]) -> float:
-    """The encoder's loss over `lines`, each counted by its length (they are equally loud)."""
-    weighted = [
-        (levels[i].length, effect.loss) for i in lines if (effect := levels[i].codec) is not None
-    ]
+def _mean_loss(levels: Sequence[LineLevels], weights: Sequence[int], lines: Sequence[int]) -> float:
+    """The encoder's loss over `lines`, each counted by how much of it plays."""
+    weighted = [(weights[i], effect.loss) for i in lines if (effect := levels[i].codec) is not None]
     return sum(w * loss for w, loss in weighted) / sum(w for w, _ in weighted)
 
 
@@ -270,15 +302,16 @@ def _with(line: LineLevels, effect: CodecEffect) -> LineLevels:
 
 def _predicted(
     levels: Sequence[LineLevels],
+    weights: Sequence[int],
     gains: Sequence[float],
     expected: float,
     ceiling: float,
 ) -> Loudness:
-    """The MP3's loudness and true peak from what the encoder did to each line."""
+    """The MP3's loudness and true peak from what the encoder did to each line and bed."""
     effects = [
-        (line.length, line.codec, line.peak + gain)
-        for line, gain in zip(levels, gains, strict=True)
-        if line.measured and line.length and line.codec is not None
+        (weight, line.codec, line.peak + gain)
+        for line, weight, gain in zip(levels, weights, gains, strict=True)
+        if line.measured and weight and line.codec is not None
     ]
     if not effects:
         return Loudness(expected, ceiling, 0.0)
@@ -365,14 +398,15 @@ def _encode(
     progress: Progress | None,
     measure: bool,
 ) -> tuple[list[float], Loudness | None]:
-    """Stream every line, levelled to `target`, with the silence before it, into the
-    encoder; return the gain each line got, and the MP3's measurement when `measure`."""
+    """Stream every line, levelled to `target`, with the silence (or music) before it, into
+    the encoder, music mixed under the lines it overlaps; return the gain each line and then
+    each bed got, and the MP3's measurement when `measure`."""
     import numpy as np
 
     rate = episode.rate
     chunk = max(1, round(_CHUNK_SECONDS * rate))
-    silence = np.zeros(chunk, dtype="<f4").tobytes()
-    total = sum(episode.gaps) + sum(line.length for line in episode.levels)
+    total = sum(episode.gaps) + sum(line.length for line in episode.levels) + episode.tail
+    music = _Music(episode.beds, target, ceiling)
     done = 0
     gains: list[float] = []
     encoder = Mp3Encoder(
@@ -384,29 +418,62 @@ def _encode(
         measure=measure,
     )
 
-    def advance(count: int) -> None:
+    def write(pcm: Pcm) -> None:
         nonlocal done
-        done += count
-        if progress is not None:
-            progress(step, done / rate, total / rate)
+        for start in range(0, len(pcm), chunk):
+            piece = pcm[start : start + chunk]
+            encoder.write(piece.tobytes())
+            done += len(piece)
+            if progress is not None:
+                progress(step, done / rate, total / rate)
+
+    def pause(count: int) -> None:
+        for start in range(0, count, chunk):
+            length = min(chunk, count - start)
+            under = music.under(done, length)
+            write(np.zeros(length, dtype="<f4") if under is None else under)
 
     try:
         if progress is not None:
             progress(step, 0.0, total / rate)
         for index, (line, gap) in enumerate(zip(episode.levels, episode.gaps, strict=True)):
-            for start in range(0, gap, chunk):
-                count = min(chunk, gap - start)
-                encoder.write(memoryview(silence)[: 4 * count])
-                advance(count)
+            pause(gap)
             gain = 0.0
             if line.length:
                 pcm, gain = level(episode.read(index), line, target, ceiling)
-                for start in range(0, len(pcm), chunk):
-                    encoder.write(pcm[start : start + chunk].tobytes())
-                    advance(len(pcm[start : start + chunk]))
+                under = music.under(done, len(pcm))
+                write(pcm if under is None else limit(pcm + under, rate, ceiling))
             gains.append(gain)
+        pause(episode.tail)
         measured = encoder.finish()
     except BaseException:
         encoder.abort()
         raise
-    return gains, measured
+    return [*gains, *music.gains], measured
+
+
+class _Music:
+    """The beds levelled for one encode (each with its envelope), mixed on request."""
+
+    def __init__(self, beds: Sequence[Bed], target: float, ceiling: float) -> None:
+        self.placed: list[tuple[int, Pcm]] = []
+        self.gains: list[float] = []
+        for bed in beds:
+            pcm, gain = level(bed.read(), bed.levels, target + bed.level, ceiling)
+            shaped = pcm[: bed.length] * bed.envelope().astype("float32")
+            self.placed.append((bed.start, shaped))
+            self.gains.append(gain)
+
+    def under(self, start: int, count: int) -> Pcm | None:
+        """The music from sample `start` for `count` samples, None where there is none."""
+        import numpy as np
+
+        mixed: Pcm | None = None
+        for begin, pcm in self.placed:
+            low, high = max(start, begin), min(start + count, begin + len(pcm))
+            if low >= high:
+                continue
+            if mixed is None:
+                mixed = np.zeros(count, dtype="<f4")
+            mixed[low - start : high - start] += pcm[low - begin : high - begin]
+        return mixed

@@ -69,12 +69,14 @@ class Timeline:
 @dataclass(frozen=True)
 class Layout:
     """Where every line and chapter goes, in samples of the stream rate: the silence before
-    each line, where each line starts, where each chapter starts, and the episode's length."""
+    each line, where each line starts, where each chapter starts, and the episode's length,
+    of which `trail` comes after the last line."""
 
     gaps: tuple[int, ...]
     starts: tuple[int, ...]
     boundaries: tuple[int, ...]
     total: int
+    trail: int = 0
 
 
 def check_chapters(chapters: Sequence[EpisodeChapter], count: int) -> None:
@@ -99,15 +101,20 @@ def lay_out(
     chapters: Sequence[EpisodeChapter],
     pauses: Pauses,
     rate: int,
+    *,
+    lead: int = 0,
+    trail: int = 0,
 ) -> Layout:
-    """Place the trimmed lines one after another with the configured pauses between them."""
+    """Place the trimmed lines one after another with the configured pauses between them;
+    the first one audible from sample `lead` (music before it), `trail` samples after the
+    last (music after it)."""
     chapter_starts = {c.first_line for c in chapters if c.first_line > 0}
     gaps: list[int] = []
     starts: list[int] = []
     boundaries: list[int] = [0] if chapters else []
     position = 0
     for index, line in enumerate(levels):
-        gap = 0
+        gap = max(0, lead - line.lead) if index == 0 and lead else 0
         if index > 0 and line.length:
             previous, current = segments[index - 1].line, segments[index].line
             if index in chapter_starts:
@@ -122,7 +129,7 @@ def lay_out(
         gaps.append(gap)
         starts.append(position + gap)
         position += gap + line.length
-    return Layout(tuple(gaps), tuple(starts), tuple(boundaries), position)
+    return Layout(tuple(gaps), tuple(starts), tuple(boundaries), position + trail, trail)
 
 
 def timeline(

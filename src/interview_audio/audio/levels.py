@@ -372,6 +372,13 @@ def level(kept: Samples, levels: LineLevels, target: float, ceiling: float) -> t
     return _apply(kept, source, gain, ceiling), gain
 
 
+def limit(pcm: Pcm, rate: int, ceiling: float) -> Pcm:
+    """Levelled audio mixed together (a line over music) kept under `ceiling` by the same
+    limiter, its true peaks found in the mix itself."""
+    samples = pcm.astype("float64")
+    return _apply(samples, _PeakSource(samples, rate), 0.0, ceiling)
+
+
 def _expected_gain(levels: LineLevels, target: float, ceiling: float) -> float:
     """The gain `level` gives the line for `target`, known without its audio (unless the
     line is far from where it was analysed, and is fitted again)."""

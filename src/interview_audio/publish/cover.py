@@ -1,10 +1,12 @@
-"""The episode's cover image: the one given with --cover, else the article's cover link.
+"""The episode's cover image: the one given with --cover, else the article's cover link, else
+one drawn for it.
 
 WeChat articles name their cover (`封面图链接：`). It is downloaded once into the cache, so a
 re-render works offline, and checked to be an image; JPEG and PNG are kept as they are, other
 formats a server may send (WebP, GIF, BMP) are converted to JPEG with ffmpeg, since ID3 covers
-are read as JPEG or PNG. When the link cannot be used the episode is still rendered, without a
-cover, and the render summary says why and how to add one.
+are read as JPEG or PNG. When the article gives no cover, or its link cannot be used, a cover
+is drawn (artwork.py) and kept in the cache by what it shows; the render summary says why a
+link was not used and how to give a cover of one's own.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from interview_audio import __version__
+from interview_audio.article.script import Role, Script
 from interview_audio.errors import RenderError
 from interview_audio.files import atomic_path
+from interview_audio.publish.artwork import ARTWORK_VERSION, EPISODE_SIZE, Artwork, draw, stamp
+from interview_audio.publish.fonts import find_cjk_font
 from interview_audio.publish.tags import read_cover
 
 log = logging.getLogger(__name__)
@@ -31,6 +36,7 @@ COVER_DIR = "covers"
 _JPEG = b"\xff\xd8\xff"
 _PNG = b"\x89PNG\r\n\x1a\n"
 _FIX = "pass --cover IMAGE to give the episode one"
+_DRAWN = "the episode has a drawn cover instead (pass --cover IMAGE to give it yours)"
 
 
 @dataclass(frozen=True)
@@ -41,12 +47,45 @@ class Cover:
     note: str = ""
 
 
-def episode_cover(given: Path | None, url: str, cache_dir: Path) -> Cover:
+def episode_cover(
+    given: Path | None, url: str, cache_dir: Path, art: Artwork | None = None
+) -> Cover:
     """--cover when given (checked now, not after synthesis); else the article's cover link,
-    from the cache or downloaded now."""
+    from the cache or downloaded now; else `art` drawn (when given)."""
     if given is not None:
         read_cover(given)
         return Cover(given)
+    found = _linked(url, cache_dir)
+    if found.path is not None or art is None:
+        return found
+    note = found.note.replace(_FIX, _DRAWN)
+    return Cover(drawn_cover(art, cache_dir), note)
+
+
+def episode_artwork(script: Script) -> Artwork:
+    """What an episode's drawn cover shows: its source, title and speakers."""
+    names = "、".join(s.name for s in script.speakers if s.role is not Role.NARRATOR)
+    return Artwork(script.meta.title, names, script.meta.author)
+
+
+def artwork_identity() -> str:
+    """What a drawn cover depends on beyond the episode (the design, the font found): a
+    change re-renders episodes whose cover is drawn."""
+    font = find_cjk_font()
+    return f"{ARTWORK_VERSION}:{font.identity if font is not None else 'no font'}"
+
+
+def drawn_cover(art: Artwork, cache_dir: Path) -> Path:
+    """`art` drawn as an episode cover, kept in the cache by what it shows (drawn once)."""
+    font = find_cjk_font()
+    path = cache_dir / COVER_DIR / f"drawn-{stamp(art, EPISODE_SIZE, font)}.jpg"
+    if not path.is_file():
+        draw(art, path, size=EPISODE_SIZE, font=font)
+    return path
+
+
+def _linked(url: str, cache_dir: Path) -> Cover:
+    """The article's cover link, from the cache or downloaded now."""
     if not url:
         return Cover(None)
     if not url.lower().startswith(("http://", "https://")):

@@ -6,7 +6,9 @@ Everything an item says comes from the episode's manifest and the files beside i
 enclosure length is the file's size on disk when the feed is built.
 
 Feed settings (title, author, image, base URL…) belong to the output folder, not to voices: a
-`[feed]` table in `interview-audio.toml`, overridden by flags. Without a base URL the links are
+`[feed]` table in `interview-audio.toml`, overridden by flags. Without an image set there, the
+show's cover is drawn (artwork.py: 3000 px, under 512 KB, as Apple Podcasts asks) when the
+feed is written, and drawn again only when what it shows changes. Without a base URL the links are
 relative, which is right for `serve` (it fills in the address it is served on) but not for a
 podcast app reading the file from elsewhere; the feed command says so.
 """
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tomllib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -24,15 +25,24 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from interview_audio import __version__
+from interview_audio.config import BOOL, CONFIG_NAME, TEXT, config_table
 from interview_audio.display import whole_seconds
 from interview_audio.errors import InputError
 from interview_audio.files import atomic_path
+from interview_audio.publish.artwork import (
+    SHOW_MAX_BYTES,
+    SHOW_SIZE,
+    Artwork,
+    draw,
+    drawn_stamp,
+    stamp,
+)
+from interview_audio.publish.fonts import find_cjk_font
 from interview_audio.publish.manifest import Manifest, find_episodes
 
 log = logging.getLogger(__name__)
 
 FEED_NAME = "feed.xml"
-CONFIG_NAME = "interview-audio.toml"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 # The Podcasting 2.0 spec's namespace for channel guids (uuidv5 of the feed URL).
@@ -41,6 +51,9 @@ CHAPTERS_TYPE = "application/json+chapters"
 TRANSCRIPT_TYPES = {".vtt": "text/vtt", ".srt": "application/x-subrip"}
 # feedgen (and Apple) take JPEG or PNG images named .jpg or .png.
 _IMAGE_SUFFIXES = (".jpg", ".png")
+# The show's cover in the output folder: the [feed] image copied, or one drawn.
+SHOW_COVER = "podcast-cover"
+SHOW_LABEL = "播客"
 
 
 @dataclass(frozen=True)
@@ -80,40 +93,11 @@ def load_feed_options(
 ) -> FeedOptions:
     """Feed settings from the `[feed]` table of `config` (default: ./interview-audio.toml when
     it exists), then `overrides` (flags; None values are ignored)."""
-    path = config if config is not None else Path(CONFIG_NAME)
-    values: dict[str, Any] = {}
-    if config is not None or path.is_file():
-        values.update(_read_config(path))
+    kinds = {field.name: TEXT for field in fields(FeedOptions)} | {"explicit": BOOL}
+    values = config_table(config, "feed", kinds)
     values.update({key: value for key, value in (overrides or {}).items() if value is not None})
     options = FeedOptions(**values)
     return options.with_base_url(options.base_url)
-
-
-def _read_config(path: Path) -> dict[str, Any]:
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InputError(f"The config file {path} does not exist: check the path.") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"Cannot read {path} ({exc}); check the file.") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path} is not valid TOML ({exc}); fix that line.") from exc
-    table = document.get("feed", {})
-    if not isinstance(table, dict):
-        raise InputError(f"In {path}, `feed` must be a table: write it as [feed].")
-    known = {field.name: field for field in fields(FeedOptions)}
-    for key, value in table.items():
-        if key not in known:
-            raise InputError(
-                f"In {path}, [feed] has no setting {key!r}: use one of {', '.join(known)}."
-            )
-        wanted = bool if key == "explicit" else str
-        if not isinstance(value, wanted):
-            raise InputError(
-                f"In {path}, [feed] {key} must be {'true or false' if wanted is bool else 'text'}"
-                f", not {value!r}."
-            )
-    return dict(table)
 
 
 def build_feed(output: Path, options: FeedOptions) -> bytes:
@@ -151,8 +135,11 @@ def build_feed(output: Path, options: FeedOptions) -> bytes:
 
 
 def write_feed(output: Path, options: FeedOptions) -> Path:
-    """Write `feed.xml` into the output folder (atomically) and say what a podcast app needs."""
+    """Write `feed.xml` into the output folder (atomically), with the show's cover drawn
+    when none is set, and say what a podcast app needs."""
     path = output / FEED_NAME
+    if not options.image:
+        draw_show_cover(output, options)
     document = build_feed(output, options)
     with atomic_path(path) as temp:
         temp.write_bytes(document)
@@ -219,11 +206,34 @@ def _no_scheme(url: str) -> str:
     return (parts.netloc + parts.path).rstrip("/") + "/feed.xml"
 
 
+def draw_show_cover(output: Path, options: FeedOptions) -> Path:
+    """The show's cover drawn as `podcast-cover.jpg` in `output`: its title and author (the
+    author left out while it is the default); kept while it shows the same."""
+    byline = options.author if options.author != FeedOptions.author else ""
+    art = Artwork(options.title, byline, SHOW_LABEL)
+    font = find_cjk_font()
+    path = output / f"{SHOW_COVER}.jpg"
+    if drawn_stamp(path) != stamp(art, SHOW_SIZE, font):
+        draw(art, path, size=SHOW_SIZE, font=font, max_bytes=SHOW_MAX_BYTES)
+        log.info("Drew the show's cover %s", path)
+    return path
+
+
+def channel_image(output: Path, options: FeedOptions) -> str:
+    """The show's cover relative to the output folder (or its URL), "" if there is none yet."""
+    image = options.image
+    if image.startswith(("http://", "https://")):
+        return image
+    suffix = ".png" if Path(image).suffix.lower() == ".png" else ".jpg"
+    name = SHOW_COVER + suffix
+    return name if (output / name).is_file() else ""
+
+
 def _channel_image(
     output: Path, options: FeedOptions, episodes: list[tuple[Path, Manifest]]
 ) -> str:
     """The channel image URL: the configured one (a URL, or a file copied into the output
-    folder), else the newest episode's cover, else none."""
+    folder), else the drawn one, else the newest episode's cover, else none."""
     image = options.image
     if image.startswith(("http://", "https://")):
         return image
@@ -231,7 +241,7 @@ def _channel_image(
         source = Path(image).expanduser()
         if source.suffix.lower() not in (*_IMAGE_SUFFIXES, ".jpeg"):
             raise InputError(f"The feed image {image} must be a JPEG or PNG file.")
-        name = "podcast-cover" + (".png" if source.suffix.lower() == ".png" else ".jpg")
+        name = SHOW_COVER + (".png" if source.suffix.lower() == ".png" else ".jpg")
         target = output / name
         if source.resolve() != target.resolve():
             try:
@@ -240,6 +250,8 @@ def _channel_image(
             except OSError as exc:
                 raise InputError(f"Cannot copy the feed image {image} ({exc.strerror}).") from exc
         return _url(options.base_url, name)
+    if (output / f"{SHOW_COVER}.jpg").is_file():
+        return _url(options.base_url, f"{SHOW_COVER}.jpg")
     for folder, manifest in episodes:
         if manifest.cover and manifest.cover.lower().endswith(_IMAGE_SUFFIXES):
             return _url(options.base_url, f"{folder.name}/{manifest.cover}")

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from interview_audio.display import clock, counted
 from interview_audio.files import write_text
-from interview_audio.publish.feed import FEED_NAME, FeedOptions, write_feed
+from interview_audio.publish.feed import FEED_NAME, FeedOptions, channel_image, write_feed
 from interview_audio.publish.manifest import Manifest, find_episodes
 from interview_audio.publish.page import PAGE_NAME, chinese_date, file_size, template
 
@@ -60,6 +60,7 @@ def write_library_page(
         options=options,
         items=items,
         feed=FEED_NAME,
+        image=channel_image(output, options),
         feed_url=options.base_url + FEED_NAME if options.base_url else "",
     )
     write_text(path, html)
