@@ -28,6 +28,7 @@ import podcastparser
 import pytest
 from mutagen.mp3 import MP3
 
+from interview_audio import pipeline
 from interview_audio.pipeline import RenderOptions
 from interview_audio.publish.failures import FAILURES_NAME, read_failures
 from interview_audio.publish.feed import FeedOptions
@@ -137,10 +138,15 @@ def log_info(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 
 
 def test_new_changed_deleted_and_broken_articles(
-    tmp_path: Path, log_info: pytest.LogCaptureFixture
+    tmp_path: Path, log_info: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder, output = tmp_path / "articles", tmp_path / "out"
     folder.mkdir()
+    loads: list[str] = []
+    select = pipeline.select_engine
+    monkeypatch.setattr(
+        pipeline, "select_engine", lambda *args: loads.append(args[0]) or select(*args)
+    )
     with watching(folder, output, tmp_path / "cache", settle=1.5):
         assert feed_titles(output) == []
 
@@ -209,6 +215,7 @@ def test_new_changed_deleted_and_broken_articles(
         assert feed_titles(output) == sorted(
             ["对话：慢跑的意义", "访谈：一家小书店", "对话：修好的文章"]
         )
+    assert loads == ["espeak"]  # once, for every article
 
 
 def test_the_next_start_catches_up_with_what_changed(

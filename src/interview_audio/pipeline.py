@@ -238,10 +238,13 @@ class Renderer:
         # `title` and `title (2)` however many renders apart they come.
         self._owners: dict[Path, Path] = {}
 
-    def render(self, sources: Sequence[Path], *, publish: bool = True) -> BatchReport:
-        """Render `sources` (article files) as one batch; with `publish`, rebuild the feed and
-        library page once at its end when any episode is there."""
+    def render(
+        self, paths: Sequence[str | os.PathLike[str]], *, publish: bool = True
+    ) -> BatchReport:
+        """Render the article files in `paths` as one batch, as `render_many` does; with
+        `publish`, rebuild the feed and library page once at its end."""
         options, reporter = self.options, self.reporter
+        sources = [Path(path) for path in paths]
         results: dict[Path, EpisodeResult] = {}
 
         def record(result: EpisodeResult) -> None:
