@@ -610,9 +610,7 @@ def _watch(
     _ENGINE_LINE.also = ("interview_audio.watch",)
     _Formatter.clock = True
     if serving is not None:
-        threading.Thread(
-            target=serving.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True
-        ).start()
+        threading.Thread(target=serving.serve_forever, daemon=True).start()
     try:
         watcher = _run(lambda: Watcher(articles, options, poll=poll, settle=settle))
         _stop_on_sigterm()
