@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import shutil
 import threading
@@ -13,16 +14,19 @@ from collections.abc import Iterator
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import feedparser
 import pytest
 from typer.testing import CliRunner
 
 from conftest import SAMPLE, SHORT, Rendered
+from interview_audio import files
 from interview_audio.article.parse import read_article
 from interview_audio.cli import app
 from interview_audio.errors import InputError
+from interview_audio.pipeline import RenderOptions, render
 from interview_audio.publish.feed import PODCAST_NS, FeedOptions, build_feed, load_feed_options
 from interview_audio.publish.library import rebuild_library
 from interview_audio.publish.manifest import read_manifest
@@ -215,3 +219,37 @@ def test_the_library_writes_every_date_one_way(listening_output: Rendered, tmp_p
     page = (output / "index.html").read_text(encoding="utf-8")
     dates = re.findall(r'<p class="meta">([^ ]+) ·', page)
     assert dates == ["2026年12月1日", "2025年3月18日"], dates  # newest first
+
+
+def test_a_feed_built_at_any_moment_names_only_files_that_are_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve` builds the feed on every request, and `watch` renders while it serves: each time
+    a file of the episode lands, the feed built right then names only files already in place
+    (episode.json, which puts the folder in the feed, lands after everything it names)."""
+    output = tmp_path / "out"
+    landed: list[str] = []
+    original = os.replace
+
+    def replace(source: Any, target: Any) -> None:
+        original(source, target)
+        if output not in Path(target).parents:
+            return
+        landed.append(Path(target).name)
+        document = build_feed(output, FeedOptions())
+        named = [
+            url
+            for e in feedparser.parse(document).entries
+            for url in (e.link, e.enclosures[0].href)
+        ]
+        named += [
+            element.attrib["url"]
+            for element in ET.fromstring(document).iter()
+            if element.tag in (f"{P}chapters", f"{P}transcript")
+        ]
+        for url in named:
+            assert (output / unquote(url)).is_file(), (url, landed)
+
+    monkeypatch.setattr(files.os, "replace", replace)
+    render(SHORT, RenderOptions(output=output, engine="espeak", cache_dir=tmp_path / "cache"))
+    assert "episode.json" in landed and landed.index("episode.json") > landed.index("index.html")

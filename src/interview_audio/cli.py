@@ -27,8 +27,9 @@ if TYPE_CHECKING:
     from interview_audio.article.speakable import Unspeakable
     from interview_audio.episode import Episode
     from interview_audio.finish import RenderReport
-    from interview_audio.pipeline import BatchReport, EpisodeResult
+    from interview_audio.pipeline import BatchReport, EpisodeResult, RenderOptions
     from interview_audio.publish.feed import FeedOptions
+    from interview_audio.publish.serve import Server
     from interview_audio.synthesis.queue import Segment, SynthesisPlan
 
 log = logging.getLogger(__name__)
@@ -80,17 +81,17 @@ def _main(
 ) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if verbose:
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_Formatter("%(levelname)s %(name)s: %(message)s"))
     else:
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.setFormatter(_Formatter("%(message)s"))
         handler.addFilter(_ENGINE_LINE)
     logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
 class _EngineLine(logging.Filter):
     """Without -v: warnings, plus the one line saying which engine renders and why (-q: not
-    even that), and the loggers a command adds to `also` (serve's line per request).
-    Configured on our handler only, so no logger's level is changed."""
+    even that), and the loggers a command adds to `also` (serve's line per request, the
+    watcher's lines). Configured on our handler only, so no logger's level is changed."""
 
     quiet = False
     also: tuple[str, ...] = ()
@@ -101,6 +102,16 @@ class _EngineLine(logging.Filter):
         if record.levelno >= logging.WARNING:
             return True
         return not self.quiet and record.name in (*_SAY_WHERE, *self.also)
+
+
+class _Formatter(logging.Formatter):
+    """Our log lines; a command that runs for days (watch) puts the time before each."""
+
+    clock = False
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return f"{self.formatTime(record, '%Y-%m-%d %H:%M:%S')} {text}" if self.clock else text
 
 
 # The loggers whose INFO lines say which engine renders and where (Ray's workers).
@@ -405,56 +416,73 @@ ArticlesArg = Annotated[
 ]
 
 
+OutputOpt = Annotated[
+    Path, typer.Option("-o", "--output", help="Folder for episodes (one subfolder each).")
+]
+IntroOpt = Annotated[
+    IntroMode,
+    typer.Option(
+        "--intro",
+        help="Narrator's opening: short (who is talking, the topics), full (the whole "
+        "introduction, the topics with their summaries) or none.",
+    ),
+]
+MusicOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--music",
+        help="Music (MP3, M4A, OGG, FLAC, WAV) to play before the narrator, under the "
+        "introduction, and after the last line; [music] in interview-audio.toml says how.",
+    ),
+]
+NoMusicOpt = Annotated[
+    bool, typer.Option("--no-music", help="No music, whatever interview-audio.toml says.")
+]
+SplitOpt = Annotated[
+    bool, typer.Option("--split/--no-split", help="Also write one MP3 per chapter.")
+]
+LufsOpt = Annotated[float, typer.Option("--lufs", help="Target loudness in LUFS.")]
+BitrateOpt = Annotated[str, typer.Option("--bitrate", help="MP3 bit rate, e.g. 96k.")]
+JobsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        min=1,
+        max=32,
+        help="Lines synthesized at once (default: 4 on Edge, 1 on Kokoro; Kokoro uses at most "
+        "one per core). With --executor ray: Ray workers (default: as many as fit).",
+    ),
+]
+CacheDirOpt = Annotated[
+    Path | None, typer.Option("--cache-dir", help="Where synthesized lines are kept.")
+]
+StrictOpt = Annotated[
+    bool,
+    typer.Option(
+        "--strict", help="Stop before synthesis when the speakability check finds anything."
+    ),
+]
+
+
 @app.command("render")
 def render_command(
     articles: ArticlesArg,
-    output: Annotated[
-        Path, typer.Option("-o", "--output", help="Folder for episodes (one subfolder each).")
-    ] = Path("output"),
+    output: OutputOpt = Path("output"),
     engine: EngineOpt = None,
     voices: VoicesOpt = None,
     chapters: ChaptersOpt = ChapterMethod.AUTO,
-    intro: Annotated[
-        IntroMode,
-        typer.Option(
-            "--intro",
-            help="Narrator's opening: short (who is talking, the topics), full (the whole "
-            "introduction, the topics with their summaries) or none.",
-        ),
-    ] = IntroMode.SHORT,
-    split: Annotated[
-        bool, typer.Option("--split/--no-split", help="Also write one MP3 per chapter.")
-    ] = True,
+    intro: IntroOpt = IntroMode.SHORT,
+    split: SplitOpt = True,
     cover: Annotated[
         Path | None, typer.Option("--cover", help="Cover image (JPEG or PNG) for the tags.")
     ] = None,
-    music: Annotated[
-        Path | None,
-        typer.Option(
-            "--music",
-            help="Music (MP3, M4A, OGG, FLAC, WAV) to play before the narrator, under the "
-            "introduction, and after the last line; [music] in interview-audio.toml says how.",
-        ),
-    ] = None,
-    no_music: Annotated[
-        bool, typer.Option("--no-music", help="No music, whatever interview-audio.toml says.")
-    ] = False,
-    lufs: Annotated[float, typer.Option("--lufs", help="Target loudness in LUFS.")] = -16.0,
-    bitrate: Annotated[str, typer.Option("--bitrate", help="MP3 bit rate, e.g. 96k.")] = "96k",
-    jobs: Annotated[
-        int | None,
-        typer.Option(
-            "--jobs",
-            "-j",
-            min=1,
-            max=32,
-            help="Lines synthesized at once (default: 4 on Edge, 1 on Kokoro; Kokoro uses at most "
-            "one per core). With --executor ray: Ray workers (default: as many as fit).",
-        ),
-    ] = None,
-    cache_dir: Annotated[
-        Path | None, typer.Option("--cache-dir", help="Where synthesized lines are kept.")
-    ] = None,
+    music: MusicOpt = None,
+    no_music: NoMusicOpt = False,
+    lufs: LufsOpt = -16.0,
+    bitrate: BitrateOpt = "96k",
+    jobs: JobsOpt = None,
+    cache_dir: CacheDirOpt = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Synthesize every line anew.")
     ] = False,
@@ -498,12 +526,7 @@ def render_command(
         ),
     ] = 30.0,
     keep_translation: KeepTranslationOpt = False,
-    strict: Annotated[
-        bool,
-        typer.Option(
-            "--strict", help="Stop before synthesis when the speakability check finds anything."
-        ),
-    ] = False,
+    strict: StrictOpt = False,
 ) -> None:
     """Render articles (or edited script.yaml files) into chaptered, tagged episodes.
 
@@ -553,6 +576,120 @@ def render_command(
         _print_summary(batch, dry_run)
     if batch.failed:
         raise typer.Exit(1)
+
+
+PollOpt = Annotated[
+    bool,
+    typer.Option(
+        "--poll",
+        help="Look at the folder every few seconds instead of waiting for the system's change "
+        "events: for network drives and shared folders that send none.",
+    ),
+]
+
+
+@app.command("watch")
+def watch_command(
+    articles: Annotated[
+        Path,
+        typer.Argument(
+            help="The folder your articles are saved in (.txt, .md and script.yaml files, in "
+            "subfolders too)."
+        ),
+    ],
+    output: OutputOpt = Path("output"),
+    engine: EngineOpt = None,
+    voices: VoicesOpt = None,
+    chapters: ChaptersOpt = ChapterMethod.AUTO,
+    intro: IntroOpt = IntroMode.SHORT,
+    split: SplitOpt = True,
+    music: MusicOpt = None,
+    no_music: NoMusicOpt = False,
+    lufs: LufsOpt = -16.0,
+    bitrate: BitrateOpt = "96k",
+    jobs: JobsOpt = None,
+    cache_dir: CacheDirOpt = None,
+    keep_translation: KeepTranslationOpt = False,
+    strict: StrictOpt = False,
+    poll: PollOpt = False,
+    settle: Annotated[
+        float | None,
+        typer.Option(
+            "--settle",
+            min=0.0,
+            help="Seconds an article must stay unchanged before it is rendered (default 2).",
+        ),
+    ] = None,
+) -> None:
+    """Render each new or changed article in a folder, one at a time, as it is saved.
+
+    The feed and library page in -o are updated as soon as an episode is complete. A deleted
+    article keeps its episode; one that fails is listed on the library page and tried again
+    when the file changes. Ctrl-C stops; the next start catches up with what changed.
+    """
+    from interview_audio.audio.music import MusicOptions, load_music_options
+    from interview_audio.pipeline import RenderOptions
+
+    options = _run(
+        lambda: RenderOptions(
+            music=MusicOptions() if no_music else load_music_options(intro=music),
+            output=output,
+            engine=engine,
+            voices=voices,
+            chapters=chapters,
+            intro=intro,
+            split=split,
+            lufs=lufs,
+            bitrate=bitrate,
+            jobs=jobs,
+            cache_dir=cache_dir,
+            keep_translation=keep_translation,
+            strict=strict,
+        )
+    )
+    _watch(articles, options, poll=poll, settle=settle)
+
+
+def _watch(
+    articles: Path,
+    options: RenderOptions,
+    *,
+    poll: bool,
+    settle: float | None = None,
+    serving: Server | None = None,
+) -> None:
+    """Load the engine, then watch `articles` on this thread until Ctrl-C (or SIGTERM); the
+    server, if any, answers on a thread of its own meanwhile and stops with the watcher."""
+    from interview_audio.watch import Watcher
+
+    _ENGINE_LINE.also = (*_ENGINE_LINE.also, "interview_audio.watch")
+    _Formatter.clock = True
+    if serving is not None:
+        threading.Thread(target=serving.serve_forever, daemon=True).start()
+    try:
+        watcher = _run(lambda: Watcher(articles, options, poll=poll, settle=settle))
+        _stop_on_sigterm()
+        typer.echo("Press Ctrl-C to stop.", err=True)
+        watcher.run()
+    except InterviewAudioError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo("Stopped. The next start catches up with whatever changed meanwhile.", err=True)
+    finally:
+        if serving is not None:
+            serving.shutdown()
+            serving.server_close()
+
+
+def _stop_on_sigterm() -> None:
+    """`kill`, systemd and containers stop a process with SIGTERM: stop as Ctrl-C does."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def main() -> None:
@@ -885,11 +1022,26 @@ def serve_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No line per request (errors still print).")
     ] = False,
+    watch: Annotated[
+        Path | None,
+        typer.Option(
+            "--watch",
+            help="Also render each new or changed article of this folder into FOLDER while "
+            "serving (as the watch command does).",
+        ),
+    ] = None,
+    engine: EngineOpt = None,
+    poll: PollOpt = False,
 ) -> None:
     """Serve the episodes for a browser and podcast apps (read-only; Ctrl-C stops)."""
+    from interview_audio.files import check_writable
+    from interview_audio.pipeline import RenderOptions
     from interview_audio.publish.serve import lan_addresses, make_server
 
     options = _feed_options(config, title=title, author=author, image=image)
+    if watch is not None:
+        _run(lambda: check_writable(folder))
+        folder.mkdir(parents=True, exist_ok=True)
     server = _run(lambda: make_server(folder, host, port, options))
     bound = server.server_port
     typer.echo(f"Serving {folder} at {server.url}  (feed: {server.url}feed.xml)")
@@ -905,8 +1057,12 @@ def serve_command(
             )
             + "."
         )
-    typer.echo("Press Ctrl-C to stop.")
     _ENGINE_LINE.also = () if quiet else (_REQUEST_LOG,)
+    if watch is not None:
+        render = _run(lambda: RenderOptions(output=folder, engine=engine, feed=options))
+        _watch(watch, render, poll=poll, serving=server)
+        return
+    typer.echo("Press Ctrl-C to stop.")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -1,6 +1,6 @@
 """Finishing an episode: its synthesized lines become the episode folder.
 
-assemble → tags → captions → chapters.json → script.yaml → episode.json and the episode page,
+assemble → tags → captions → chapters.json → script.yaml → the episode page → episode.json,
 then `.render.json`, a record of what the folder was made from, so a later run skips an
 episode that is complete and unchanged. The feed and library page are the batch's, rebuilt
 once at its end (pipeline.py).
@@ -31,7 +31,7 @@ from interview_audio.episode import Episode
 from interview_audio.files import write_text
 from interview_audio.publish.captions import transcript, write_chapters_json, write_srt, write_vtt
 from interview_audio.publish.cover import Cover
-from interview_audio.publish.manifest import MANIFEST_NAME, write_manifest
+from interview_audio.publish.manifest import MANIFEST_NAME, make_manifest, write_manifest
 from interview_audio.publish.page import PAGE_NAME, write_episode_page
 from interview_audio.publish.tags import EpisodeTags, write_tags
 from interview_audio.synthesis.cache import Cache, cache_key
@@ -205,10 +205,13 @@ def finish_episode(
     write_srt(timeline, folder / "episode.srt")
     write_chapters_json(timeline, folder / "chapters.json", episode.title)
     write_text(folder / "script.yaml", dump_yaml(episode.script))
-    manifest = write_manifest(
+    manifest = make_manifest(
         folder, episode.script, timeline, engine=episode.engine, cover=cover.path
     )
     write_episode_page(folder, manifest, transcript(timeline))
+    # Last of the files the feed names: a feed built meanwhile (`serve` builds it on every
+    # request) lists the episode only once its page, captions and audio are all there.
+    write_manifest(folder, manifest)
     names = ("episode.vtt", "episode.srt", "chapters.json", "script.yaml", PAGE_NAME, MANIFEST_NAME)
     files = (path, *chapter_files, *(folder / name for name in names))
     report = replace(

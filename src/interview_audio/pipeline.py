@@ -48,13 +48,11 @@ from interview_audio.publish.feed import FeedOptions, load_feed_options
 from interview_audio.publish.library import rebuild_library
 from interview_audio.synthesis.cache import Cache
 from interview_audio.synthesis.engines import EngineSpec, select_engine
-from interview_audio.synthesis.engines.base import Engine, EngineOptions
+from interview_audio.synthesis.engines.base import EngineOptions
 from interview_audio.synthesis.executors import ExecutorOptions, RayOptions, open_executor
-from interview_audio.synthesis.executors.base import EngineLoader
 from interview_audio.synthesis.queue import LineQueue, Segment, scratch_cache
 from interview_audio.voices.kinds import check_engine_choice
 from interview_audio.voices.load import load_voices
-from interview_audio.voices.model import VoicesConfig
 
 log = logging.getLogger(__name__)
 
@@ -208,59 +206,236 @@ def render_many(
     the same command again after an interrupt or a failure only does what is missing.
     """
     options = options or RenderOptions()
-    reporter = reporter or QuietReporter()
     sources = collect_sources([Path(path) for path in paths], options.output)
-    covers = options.cache_dir or default_cache_dir()
-    if not options.dry_run:
-        # Mistakes every episode would share fail now, not after hours of synthesis.
-        check_ffmpeg()
-        check_writable(options.output)
-        episode_cover(options.cover, "", covers)
-    config = load_voices(options.voices)
-    feed = options.feed or load_feed_options()
-    on_ray = options.executor is ExecutorKind.RAY
-    engine_options = EngineOptions(
-        # On Ray, --jobs counts workers; each worker's engine runs its own default jobs.
-        jobs=None if on_ray else options.jobs,
-        engine_settings=config.engine_settings,
-    )
-    engine = select_engine(options.engine or config.engine, engine_options)
-    cache = Cache(options.cache_dir or default_cache_dir()) if options.use_cache else None
-    wanted = options.music if options.music is not None else load_music_options()
-    music = None
-    if not options.dry_run:
-        music = load_music(wanted, cache if cache is not None else scratch_cache())
-    finish = FinishOptions(
-        pauses=config.pauses,
-        assemble=AssembleOptions(lufs=options.lufs, bitrate=options.bitrate),
-        split=options.split,
-        cover=options.cover,
-        artwork=artwork_identity() if options.cover is None else "",
-        music=music,
-    )
-    results: dict[Path, EpisodeResult] = {}
+    return Renderer(options, reporter).render(sources)
 
-    def record(result: EpisodeResult) -> None:
-        results[result.source] = result
-        reporter.episode_done(result)
 
-    todo = _plan_articles(sources, options, config, engine, cache, finish, record)
-    if options.dry_run or not todo:
-        reporter.started(engine.name, [item.episode for item in todo])
-    if options.dry_run:
-        room = estimated_room(wanted, config.pauses.chapter)
-        for item in todo:
-            results[item.episode.source] = EpisodeResult(
-                item.episode.source, report=_with_music(planned_report(item.episode), room)
+class Renderer:
+    """What every render of a run shares, loaded once: voices.yaml, the engine, the cache, the
+    feed settings, and which episode folder each article was given.
+
+    `render_many` makes one for its batch; the watcher (watch.py) keeps one for as long as it
+    runs, so the engine is loaded once however many articles arrive.
+    """
+
+    def __init__(
+        self, options: RenderOptions | None = None, reporter: Reporter | None = None
+    ) -> None:
+        options = options or RenderOptions()
+        self.options = options
+        self.reporter = reporter or QuietReporter()
+        self._cache_dir = options.cache_dir or default_cache_dir()
+        if not options.dry_run:
+            # Mistakes every episode would share fail now, not after hours of synthesis.
+            check_ffmpeg()
+            check_writable(options.output)
+            episode_cover(options.cover, "", self._cache_dir)
+        self.config = load_voices(options.voices)
+        self.feed = options.feed or load_feed_options()
+        on_ray = options.executor is ExecutorKind.RAY
+        engine_options = EngineOptions(
+            # On Ray, --jobs counts workers; each worker's engine runs its own default jobs.
+            jobs=None if on_ray else options.jobs,
+            engine_settings=self.config.engine_settings,
+        )
+        self.engine = select_engine(options.engine or self.config.engine, engine_options)
+        self._loader = EngineSpec(self.engine.name, replace(engine_options, jobs=None)).load
+        self.cache = Cache(self._cache_dir) if options.use_cache else None
+        self._music = options.music if options.music is not None else load_music_options()
+        music = None
+        if not options.dry_run:
+            music = load_music(
+                self._music, self.cache if self.cache is not None else scratch_cache()
             )
-    else:
-        if todo:
-            loader = EngineSpec(engine.name, replace(engine_options, jobs=None)).load
-            _synthesize_and_finish(todo, engine, loader, cache, finish, options, reporter, record)
-        if any(result.ok for result in results.values()):
-            # Once for the whole batch: every episode folder under -o into the feed and page.
-            rebuild_library(options.output, feed)
-    return BatchReport(engine.name, tuple(results[source] for source in sources))
+        self.finish = FinishOptions(
+            pauses=self.config.pauses,
+            assemble=AssembleOptions(lufs=options.lufs, bitrate=options.bitrate),
+            split=options.split,
+            cover=options.cover,
+            artwork=artwork_identity() if options.cover is None else "",
+            music=music,
+        )
+        # episode folder -> the article rendered into it, so two articles with one title get
+        # `title` and `title (2)` however many renders apart they come.
+        self._owners: dict[Path, Path] = {}
+
+    def render(
+        self, paths: Sequence[str | os.PathLike[str]], *, publish: bool = True
+    ) -> BatchReport:
+        """Render the article files in `paths` as one batch, as `render_many` does; with
+        `publish`, rebuild the feed and library page once at its end."""
+        options, reporter = self.options, self.reporter
+        sources = [Path(path) for path in paths]
+        results: dict[Path, EpisodeResult] = {}
+
+        def record(result: EpisodeResult) -> None:
+            results[result.source] = result
+            reporter.episode_done(result)
+
+        todo = self._plan(sources, record)
+        if options.dry_run or not todo:
+            reporter.started(self.engine.name, [item.episode for item in todo])
+        if options.dry_run:
+            room = estimated_room(self._music, self.config.pauses.chapter)
+            for item in todo:
+                results[item.episode.source] = EpisodeResult(
+                    item.episode.source, report=_with_music(planned_report(item.episode), room)
+                )
+        else:
+            if todo:
+                self._synthesize_and_finish(todo, record)
+            if publish and any(result.ok for result in results.values()):
+                # Once for the whole batch: every episode folder under -o into the feed and page.
+                rebuild_library(options.output, self.feed)
+        return BatchReport(self.engine.name, tuple(results[source] for source in sources))
+
+    def articles(self) -> list[Path]:
+        """The articles that have an episode folder (rendered, or found complete)."""
+        return list(self._owners.values())
+
+    def folder_of(self, source: Path) -> Path | None:
+        """The episode folder `source` was last rendered (or found complete) into, if any."""
+        return next((folder for folder, owner in self._owners.items() if owner == source), None)
+
+    def forget(self, source: Path) -> Path | None:
+        """Forget `source` (deleted): its folder may go to another article. Returns the folder."""
+        folder = self.folder_of(source)
+        if folder is not None:
+            del self._owners[folder]
+        return folder
+
+    def _plan(
+        self, sources: Sequence[Path], record: Callable[[EpisodeResult], None]
+    ) -> list[_Todo]:
+        """Plan every article: what is left to render. An article already complete and
+        unchanged is recorded as done; one that cannot be planned is recorded as failed (or
+        raises, with `fail_fast`)."""
+        options, engine, cache = self.options, self.engine, self.cache
+        todo: list[_Todo] = []
+        for source in sources:
+            try:
+                episode = prepare_episode(
+                    source,
+                    self.config,
+                    engine,
+                    output=options.output,
+                    chapters=options.chapters,
+                    intro=options.intro,
+                    keep_translation=options.keep_translation,
+                    strict=options.strict,
+                    cache=cache,
+                )
+                episode = replace(episode, folder=self._claim(episode.folder, source))
+                stamp = fingerprint(episode, engine.identity, self.finish)
+                done = finished(episode, stamp) if cache is not None else None
+                if done is None and not options.dry_run:
+                    check_writable(episode.folder)
+                    link = episode.script.meta.cover_url
+                    art = episode_artwork(episode.script)
+                    cover = episode_cover(options.cover, link, self._cache_dir, art)
+                else:
+                    cover = Cover(None)
+            except InterviewAudioError as exc:
+                if options.fail_fast:
+                    raise
+                log.debug("%s cannot be rendered: %s", source, exc)
+                record(EpisodeResult(source, error=exc))
+                continue
+            if done is not None:
+                record(EpisodeResult(source, report=done))
+            else:
+                todo.append(_Todo(episode, stamp, cover))
+        return todo
+
+    def _claim(self, folder: Path, source: Path) -> Path:
+        """`folder`, or `folder (2)`, `(3)` … when another article has its title. An article
+        whose file is gone no longer holds its folder (a renamed article keeps its episode)."""
+        self.forget(source)
+        candidate, number = folder, 2
+        while True:
+            owner = self._owners.get(candidate)
+            if owner is None or not owner.exists():
+                break
+            candidate = folder.with_name(f"{folder.name} ({number})")
+            number += 1
+        self._owners[candidate] = source
+        return candidate
+
+    def _synthesize_and_finish(
+        self, todo: list[_Todo], record: Callable[[EpisodeResult], None]
+    ) -> None:
+        """Synthesize every episode's lines through one queue; finish each episode on a
+        finishing thread as soon as its lines are ready, so synthesis never waits for assembly.
+
+        The executor starts first (Ray may take seconds), then the reporter hears the plan.
+        """
+        options, reporter, engine, cache = self.options, self.reporter, self.engine, self.cache
+        executor = open_executor(
+            options.executor,
+            engine,
+            self._loader,
+            cache if cache is not None else scratch_cache(),
+            ExecutorOptions(jobs=options.jobs, ray=options.ray),
+        )
+        queue = LineQueue(executor, cache, engine.identity, fail_fast=options.fail_fast)
+        for item in todo:
+            queue.add(item.episode.plan.lines)
+        finisher = ThreadPoolExecutor(max_workers=FINISHERS, thread_name_prefix="finish")
+        finishing: list[Future[None]] = []
+        fatal: list[InterviewAudioError] = []
+        lock = threading.Lock()
+
+        def finish_one(item: _Todo, segments: list[Segment]) -> None:
+            if fatal:
+                return
+            episode = item.episode
+            try:
+                report = finish_episode(
+                    episode,
+                    segments,
+                    self.finish,
+                    stamp=item.stamp,
+                    cover=item.cover,
+                    measurements=cache,
+                    stage=lambda name: reporter.stage(episode, name),
+                    progress=lambda step, done, total: reporter.assembling(
+                        episode, step, done, total
+                    ),
+                )
+            except InterviewAudioError as exc:
+                if options.fail_fast:
+                    with lock:
+                        fatal.append(exc)
+                    queue.stop()
+                    return
+                record(EpisodeResult(episode.source, error=exc))
+                return
+            record(EpisodeResult(episode.source, report=report))
+
+        def ready(number: int, segments: list[Segment]) -> None:
+            finishing.append(finisher.submit(finish_one, todo[number], segments))
+
+        def failed(number: int, error: InterviewAudioError) -> None:
+            record(EpisodeResult(todo[number].episode.source, error=error))
+
+        cancel = True
+        try:
+            reporter.started(engine.name, [item.episode for item in todo])
+            queue.run(
+                progress=lambda number, segment: reporter.line_done(todo[number].episode, segment),
+                ready=ready,
+                failed=failed,
+            )
+            for future in finishing:
+                future.result()
+            cancel = False
+        finally:
+            executor.close(cancel=cancel)
+            # Interrupted: an assembly already running completes in the background (its files
+            # appear whole or not at all); the ones not started are dropped.
+            finisher.shutdown(wait=not cancel, cancel_futures=True)
+        if fatal:
+            raise fatal[0]
 
 
 @dataclass(frozen=True)
@@ -270,141 +445,6 @@ class _Todo:
     episode: Episode
     stamp: str
     cover: Cover
-
-
-def _plan_articles(
-    sources: Sequence[Path],
-    options: RenderOptions,
-    config: VoicesConfig,
-    engine: Engine,
-    cache: Cache | None,
-    finish: FinishOptions,
-    record: Callable[[EpisodeResult], None],
-) -> list[_Todo]:
-    """Plan every article: what is left to render. An article already complete and unchanged
-    is recorded as done; one that cannot be planned is recorded as failed (or raises, with
-    `fail_fast`)."""
-    covers = options.cache_dir or default_cache_dir()
-    todo: list[_Todo] = []
-    taken: set[Path] = set()
-    for source in sources:
-        try:
-            episode = prepare_episode(
-                source,
-                config,
-                engine,
-                output=options.output,
-                chapters=options.chapters,
-                intro=options.intro,
-                keep_translation=options.keep_translation,
-                strict=options.strict,
-                cache=cache,
-            )
-            episode = replace(episode, folder=_unique_folder(episode.folder, taken))
-            stamp = fingerprint(episode, engine.identity, finish)
-            done = finished(episode, stamp) if cache is not None else None
-            if done is None and not options.dry_run:
-                check_writable(episode.folder)
-                cover = episode_cover(
-                    options.cover,
-                    episode.script.meta.cover_url,
-                    covers,
-                    episode_artwork(episode.script),
-                )
-            else:
-                cover = Cover(None)
-        except InterviewAudioError as exc:
-            if options.fail_fast:
-                raise
-            log.debug("%s cannot be rendered: %s", source, exc)
-            record(EpisodeResult(source, error=exc))
-            continue
-        if done is not None:
-            record(EpisodeResult(source, report=done))
-        else:
-            todo.append(_Todo(episode, stamp, cover))
-    return todo
-
-
-def _synthesize_and_finish(
-    todo: list[_Todo],
-    engine: Engine,
-    loader: EngineLoader,
-    cache: Cache | None,
-    finish: FinishOptions,
-    options: RenderOptions,
-    reporter: Reporter,
-    record: Callable[[EpisodeResult], None],
-) -> None:
-    """Synthesize every episode's lines through one queue; finish each episode on a finishing
-    thread as soon as its lines are ready, so synthesis never waits for assembly.
-
-    The executor starts first (Ray may take seconds), then the reporter hears the plan.
-    """
-    executor = open_executor(
-        options.executor,
-        engine,
-        loader,
-        cache if cache is not None else scratch_cache(),
-        ExecutorOptions(jobs=options.jobs, ray=options.ray),
-    )
-    queue = LineQueue(executor, cache, engine.identity, fail_fast=options.fail_fast)
-    for item in todo:
-        queue.add(item.episode.plan.lines)
-    finisher = ThreadPoolExecutor(max_workers=FINISHERS, thread_name_prefix="finish")
-    finishing: list[Future[None]] = []
-    fatal: list[InterviewAudioError] = []
-    lock = threading.Lock()
-
-    def finish_one(item: _Todo, segments: list[Segment]) -> None:
-        if fatal:
-            return
-        episode = item.episode
-        try:
-            report = finish_episode(
-                episode,
-                segments,
-                finish,
-                stamp=item.stamp,
-                cover=item.cover,
-                measurements=cache,
-                stage=lambda name: reporter.stage(episode, name),
-                progress=lambda step, done, total: reporter.assembling(episode, step, done, total),
-            )
-        except InterviewAudioError as exc:
-            if options.fail_fast:
-                with lock:
-                    fatal.append(exc)
-                queue.stop()
-                return
-            record(EpisodeResult(episode.source, error=exc))
-            return
-        record(EpisodeResult(episode.source, report=report))
-
-    def ready(number: int, segments: list[Segment]) -> None:
-        finishing.append(finisher.submit(finish_one, todo[number], segments))
-
-    def failed(number: int, error: InterviewAudioError) -> None:
-        record(EpisodeResult(todo[number].episode.source, error=error))
-
-    cancel = True
-    try:
-        reporter.started(engine.name, [item.episode for item in todo])
-        queue.run(
-            progress=lambda number, segment: reporter.line_done(todo[number].episode, segment),
-            ready=ready,
-            failed=failed,
-        )
-        for future in finishing:
-            future.result()
-        cancel = False
-    finally:
-        executor.close(cancel=cancel)
-        # Interrupted: an assembly already running completes in the background (its files
-        # appear whole or not at all); the ones not started are dropped.
-        finisher.shutdown(wait=not cancel, cancel_futures=True)
-    if fatal:
-        raise fatal[0]
 
 
 def _with_music(report: RenderReport, room: tuple[float, float]) -> RenderReport:
@@ -418,30 +458,15 @@ def _with_music(report: RenderReport, room: tuple[float, float]) -> RenderReport
     return replace(report, outline=outline, estimate=report.estimate + lead + trail)
 
 
-def _unique_folder(folder: Path, taken: set[Path]) -> Path:
-    """`folder`, or `folder (2)`, `(3)` … when an earlier article of the batch has its title."""
-    candidate, number = folder, 2
-    while candidate in taken:
-        candidate = folder.with_name(f"{folder.name} ({number})")
-        number += 1
-    taken.add(candidate)
-    return candidate
-
-
 def collect_sources(paths: Sequence[Path], output: Path) -> list[Path]:
     """The articles to render: files as given; in folders every .txt, .md and script.yaml,
     sorted, leaving out hidden entries and the output folder. Each file once."""
     found: list[Path] = []
     seen: set[Path] = set()
     empty: list[Path] = []
-    out = output.resolve()
     for path in paths:
         if path.is_dir():
-            inside = [
-                candidate
-                for candidate in sorted(path.rglob("*"))
-                if _is_article(candidate, path) and out not in candidate.resolve().parents
-            ]
+            inside = find_articles(path, output)
             if not inside:
                 empty.append(path)
         else:
@@ -461,10 +486,26 @@ def collect_sources(paths: Sequence[Path], output: Path) -> list[Path]:
     return found
 
 
-def _is_article(path: Path, folder: Path) -> bool:
-    if any(part.startswith(".") for part in path.relative_to(folder).parts):
+def find_articles(folder: Path, output: Path) -> list[Path]:
+    """Every article file in `folder` and its subfolders, sorted (see `is_article`)."""
+    return [
+        candidate
+        for candidate in sorted(folder.rglob("*"))
+        if candidate.is_file() and is_article(candidate, folder, output)
+    ]
+
+
+def is_article(path: Path, folder: Path, output: Path) -> bool:
+    """Whether `path` (which may no longer exist) names an article of `folder`: a .txt, .md or
+    script.yaml file, not hidden nor in a hidden folder (editors' swap and backup files are
+    hidden or end otherwise), and not inside the output folder."""
+    try:
+        parts = path.relative_to(folder).parts
+    except ValueError:
         return False
-    if not path.is_file():
+    if not parts or any(part.startswith(".") for part in parts):
+        return False
+    if output.resolve() in path.resolve().parents:
         return False
     suffix = path.suffix.lower()
     return suffix in ARTICLE_SUFFIXES or path.name.lower().endswith(SCRIPT_NAME)

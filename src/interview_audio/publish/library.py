@@ -1,5 +1,6 @@
 """The output folder as a podcast: `feed.xml` and the library page `index.html`, rebuilt from
-every episode folder's manifest.
+every episode folder's manifest (and the page also lists the articles that failed, from
+`.failures.json`).
 
 `rebuild_library` is the one call a render (or a batch of renders, once at its end) makes.
 """
@@ -8,11 +9,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
 from interview_audio.display import clock, counted
 from interview_audio.files import write_text
+from interview_audio.publish.failures import Failure, read_failures
 from interview_audio.publish.feed import FEED_NAME, FeedOptions, channel_image, write_feed
 from interview_audio.publish.manifest import Manifest, find_episodes
 from interview_audio.publish.page import PAGE_NAME, chinese_date, file_size, template
@@ -34,15 +37,19 @@ def rebuild_library(output: Path, options: FeedOptions | None = None) -> Library
     options = options or FeedOptions()
     feed = write_feed(output, options)
     episodes = find_episodes(output)
-    page = write_library_page(output, episodes, options)
+    page = write_library_page(output, episodes, options, read_failures(output))
     log.info("Rebuilt %s and %s (%s)", feed, page, counted(len(episodes), "episode"))
     return Library(feed, page, len(episodes))
 
 
 def write_library_page(
-    output: Path, episodes: list[tuple[Path, Manifest]], options: FeedOptions
+    output: Path,
+    episodes: list[tuple[Path, Manifest]],
+    options: FeedOptions,
+    failures: tuple[Failure, ...] = (),
 ) -> Path:
-    """The library page: every episode, newest first, linking its page."""
+    """The library page: every episode, newest first, linking its page; then the articles
+    that failed, with the reason."""
     path = output / PAGE_NAME
     items = [
         {
@@ -59,9 +66,19 @@ def write_library_page(
     html = template("library.html").render(
         options=options,
         items=items,
+        failures=[
+            {"f": failure, "when": _local_time(failure.failed)} for failure in reversed(failures)
+        ],
         feed=FEED_NAME,
         image=channel_image(output, options),
         feed_url=options.base_url + FEED_NAME if options.base_url else "",
     )
     write_text(path, html)
     return path
+
+
+def _local_time(stamp: str) -> str:
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return stamp

@@ -111,7 +111,7 @@ def episode_guid(script: Script) -> str:
     return str(uuid.uuid5(_GUID_NAMESPACE, key))
 
 
-def write_manifest(
+def make_manifest(
     folder: Path,
     script: Script,
     timeline: Timeline,
@@ -120,7 +120,8 @@ def write_manifest(
     cover: Path | None = None,
     now: datetime | None = None,
 ) -> Manifest:
-    """Write `episode.json` (and copy the cover beside it) for a finished episode folder."""
+    """The manifest of a finished episode folder (the cover is copied beside it); written by
+    `write_manifest` after every file it names, since the feed lists a folder once it has one."""
     now = now or datetime.now(UTC)
     meta = script.meta
     previous = _previous(folder)
@@ -163,9 +164,13 @@ def write_manifest(
         cover=_copy_cover(cover, folder),
         engine=engine,
     )
+    return manifest
+
+
+def write_manifest(folder: Path, manifest: Manifest) -> None:
+    """Write `episode.json`: from now on the feed and library list the folder."""
     text = json.dumps(asdict(manifest), ensure_ascii=False, indent=2) + "\n"
     write_text(folder / MANIFEST_NAME, text)
-    return manifest
 
 
 def read_manifest(folder: Path) -> Manifest:
