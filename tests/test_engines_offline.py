@@ -320,7 +320,19 @@ def test_kokoro_lists_styles_and_identity(kokoro: KokoroEngine) -> None:
     assert "Japanese" in voices["jm_kumo"].notes
     assert kokoro.voices("en-US") == []
     assert "6e742170d309016e" in kokoro.identity  # the packaged model's sha256
-    assert kokoro.jobs == kokoro_engine.DEFAULT_JOBS
+    # A render's default: one line per core, each on one thread (faster on CPUs with VNNI).
+    assert kokoro.jobs == kokoro_engine.DEFAULT_JOBS_PER_CORE * (os.cpu_count() or 1)
+
+
+def test_one_job_gives_the_line_every_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A preview (one line) asks for one job: its model runs on every core; a render's runs
+    one line per core on one thread each."""
+    cores = os.cpu_count() or 1
+    monkeypatch.setattr(kokoro_model, "_models", {})  # the threads of the models loaded here
+    assert KokoroEngine.load(EngineOptions(jobs=1)).jobs == 1
+    assert [threads for _, _, threads in kokoro_model._models] == [cores]
+    KokoroEngine.load(EngineOptions())
+    assert sorted(threads for _, _, threads in kokoro_model._models) == sorted({1, cores})
 
 
 def test_missing_onnxruntime_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

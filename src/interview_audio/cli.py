@@ -450,8 +450,8 @@ JobsOpt = Annotated[
         "-j",
         min=1,
         max=32,
-        help="Lines synthesized at once (default: 4 on Edge, 1 on Kokoro; Kokoro uses at most "
-        "one per core). With --executor ray: Ray workers (default: as many as fit).",
+        help="Lines synthesized at once (default: 4 on Edge, one per core on Kokoro, which uses "
+        "at most one per core). With --executor ray: Ray workers (default: as many as fit).",
     ),
 ]
 CacheDirOpt = Annotated[

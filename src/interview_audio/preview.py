@@ -133,7 +133,8 @@ def preview(
         script = read_script(article)
     loaded = select_engine(
         engine or config.engine,
-        EngineOptions(engine_settings=config.engine_settings, preload=True),
+        # One line: every core on it (a render's default is one line per core).
+        EngineOptions(jobs=1, engine_settings=config.engine_settings, preload=True),
         status,
     )
     cast_line = ""

@@ -43,10 +43,12 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 24_000
 MAX_IDS = 510
 SPEED_RANGE = (0.5, 2.0)
-# benchmarks/kokoro_rtf.py on 2 cores: one call at a time with every core as an intra-op thread
-# had the lower median wall time than two single-threaded calls at once, in three runs on a
-# busy machine (the tail of a batch leaves one of two single-threaded calls alone).
-DEFAULT_JOBS = 1
+# How a render uses the cores by default: one line per core, each on one intra-op thread
+# (benchmarks/kokoro_rtf.py, the seed's paragraphs on 2 cores: 1.22x faster than one line at
+# a time on every core on a CPU with VNNI, and tied with it on one without, where a batch of
+# articles also finished 1.42x faster at -j 2). A single line (preview, doctor) asks for one
+# job and gets every core.
+DEFAULT_JOBS_PER_CORE = 1
 # Bump when the text-to-phoneme front end changes what the model hears: it is in the identity.
 FRONTEND_REVISION = 1
 
@@ -120,7 +122,7 @@ class KokoroEngine:
             need(module)
         check_installed("misaki.zh")
         cpus = options.cpus or os.cpu_count() or 1
-        jobs = DEFAULT_JOBS if options.jobs is None else max(1, options.jobs)
+        jobs = DEFAULT_JOBS_PER_CORE * cpus if options.jobs is None else max(1, options.jobs)
         if jobs > cpus:
             # More Kokoro jobs than cores only adds contention (--jobs 8 is meant for Edge).
             log.info("Kokoro runs %d lines at once, one per core (--jobs %d asked)", cpus, jobs)
