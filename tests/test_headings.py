@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from interview_audio.article.chapters import clean_title, find_chapters
-from interview_audio.article.parse import read_source
+from interview_audio.article.parse import parse_article, read_source
 from interview_audio.article.script import Meta, Role, Script, Speaker, Turn
 from interview_audio.words import boundaries, words
 
@@ -175,3 +175,34 @@ def test_traditional_questions_are_cut_between_words() -> None:
     for chapter in titles:
         assert cut_inside_a_word(chapter.title, script.turns[chapter.start_turn].text) is False
     assert any(chapter.title.endswith("影響") for chapter in titles)
+
+
+# A talk transcript laid out the way a conference's notes site writes it (composed after one):
+# each section a Markdown heading that is a code name, the speaker's label inside it.
+CODE_HEADINGS = """\
+# 内存管理中的锁竞争｜会议演讲逐字稿
+
+## 开场
+
+**主持人：** 你直接看 PPT，应该已经给你开共享了。
+
+**宋宝华：** 好的，谢谢。今天主要讲四个锁。
+
+## `mmap_lock`
+
+**宋宝华：** 第一个是 `mmap_lock`。说起这个话题有点伤心，因为我在社区里讨论得很痛苦。
+
+## `anon_vma->root->rwsem`
+
+**宋宝华：** 最后一类是 anonymous VMA 的 root lock。今天我就先简单介绍到这里。
+
+## 主持人总结
+
+**主持人：** 非常感谢宋老师的分享。
+"""
+
+
+def test_a_heading_that_is_a_code_name_is_a_chapter_with_its_name_whole() -> None:
+    script = parse_article(CODE_HEADINGS)
+    titles = [chapter.title for chapter in find_chapters(script, "headings")]
+    assert titles == ["开场", "mmap_lock", "anon_vma->root->rwsem", "主持人总结"]

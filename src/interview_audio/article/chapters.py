@@ -212,7 +212,8 @@ def exchanges(script: Script) -> list[range]:
 
 def clean_title(text: str) -> str:
     """A heading or topic title as a chapter title: no markup, numbering or end punctuation."""
-    title = re.sub(r"[*_`#]+", "", text).strip()
+    # Emphasis and code marks go; an underscore inside a name (`mmap_lock`) stays.
+    title = re.sub(r"[*`#]+|(?<!\w)_+|_+(?!\w)", "", text).strip()
     if re.fullmatch(
         r"(?:第|part\s*)?[0-9０-９一二三四五六七八九十]{1,3}[、.．:：)）]?", title, re.I
     ):

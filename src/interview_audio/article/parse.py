@@ -587,6 +587,7 @@ def _english_lines(page: _Page, section: int | None) -> set[int]:
         if page.content(i)
         and is_latin_prose(page.cleaned[i])
         and not is_furniture(page.lines[i], page.cleaned[i])
+        and heading_text(page.lines[i]) is None  # `## anon_vma->root->rwsem`: a heading
     }
 
 
