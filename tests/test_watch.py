@@ -29,6 +29,7 @@ import pytest
 from mutagen.mp3 import MP3
 
 from interview_audio import pipeline
+from interview_audio.errors import InputError
 from interview_audio.pipeline import RenderOptions
 from interview_audio.publish.failures import FAILURES_NAME, read_failures
 from interview_audio.publish.feed import FeedOptions
@@ -356,3 +357,22 @@ def test_serve_watch_serves_the_feed_while_it_renders(tmp_path: Path) -> None:
     finally:
         code = stop(server)
     assert code == 0, log.read_text(encoding="utf-8")
+
+
+def test_a_second_watcher_on_one_output_folder_is_refused_until_the_first_stops(
+    tmp_path: Path,
+) -> None:
+    articles, output = tmp_path / "articles", tmp_path / "out"
+    articles.mkdir()
+    options = RenderOptions(output=output, engine="espeak", cache_dir=tmp_path / "cache")
+    first = Watcher(articles, options, settle=0.1)
+    with pytest.raises(InputError, match=rf"process {os.getpid()}.*another -o"):
+        Watcher(articles, options, settle=0.1)
+    runner = threading.Thread(target=first.run)
+    runner.start()
+    assert first.caught_up.wait(60)
+    first.stop()
+    runner.join(60)
+    second = Watcher(articles, options, settle=0.1)  # the first has let go
+    second.stop()
+    second.run()

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from interview_audio.errors import InputError, RenderError
 
@@ -112,3 +114,53 @@ def check_writable(
         for directory in reversed(made):
             with contextlib.suppress(OSError):
                 directory.rmdir()
+
+
+class FolderLock:
+    """One program at a time in a folder: an exclusive lock on a hidden file in it, held until
+    `release` (or the process ends, when the system drops it). `holder()` names the process
+    that has it, from the file, for the message of the one refused."""
+
+    def __init__(self, folder: Path, name: str = ".lock") -> None:
+        self.path = folder / name
+        self._handle: IO[str] | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock; False when another process (or another lock here) holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+", encoding="utf-8")
+        try:
+            _lock(handle)
+        except OSError:
+            handle.close()
+            return False
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._handle = handle
+        return True
+
+    def holder(self) -> str:
+        try:
+            return self.path.read_text(encoding="utf-8").strip() or "another process"
+        except OSError:
+            return "another process"
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing the file drops the lock
+            self._handle = None
+
+
+def _lock(handle: IO[str]) -> None:
+    """An exclusive, non-blocking lock on the whole file (OSError when it is taken)."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

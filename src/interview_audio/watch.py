@@ -34,6 +34,7 @@ from watchdog.observers.polling import PollingObserver
 
 from interview_audio.episode import Episode
 from interview_audio.errors import InputError, InterviewAudioError
+from interview_audio.files import FolderLock
 from interview_audio.pipeline import (
     EpisodeResult,
     QuietReporter,
@@ -50,6 +51,8 @@ log = logging.getLogger(__name__)
 # Seconds a file's size and modification time must hold still before it is rendered: long
 # enough for an editor's save or a sync client's download, short next to any render.
 SETTLE = 2.0
+# Held in the output folder while a watcher runs (hidden: serve never hands it out).
+LOCK_NAME = ".watch.lock"
 # Seconds between two looks at the folder with `poll` (network drives send no events).
 POLL_INTERVAL = 2.0
 
@@ -87,7 +90,19 @@ class Watcher:
         self.folder = folder.absolute()
         self.output = options.output
         self.settle = SETTLE if settle is None else settle
-        self.renderer = Renderer(replace(options, fail_fast=False, dry_run=False), _Log())
+        # Two watchers rendering into one folder would render each article twice and replace
+        # each other's files: the second is refused before it loads anything.
+        self._lock = FolderLock(self.output, LOCK_NAME)
+        if not self._lock.acquire():
+            raise InputError(
+                f"Another watcher (process {self._lock.holder()}) is rendering into "
+                f"{self.output}: stop it first, or give this one another -o folder."
+            )
+        try:
+            self.renderer = Renderer(replace(options, fail_fast=False, dry_run=False), _Log())
+        except BaseException:
+            self._lock.release()
+            raise
         self.output.mkdir(parents=True, exist_ok=True)
         self._observer: BaseObserver = (
             PollingObserver(timeout=poll_interval) if poll else Observer()
@@ -129,6 +144,7 @@ class Watcher:
         finally:
             self._observer.stop()
             self._observer.join(timeout=10)
+            self._lock.release()
 
     def stop(self) -> None:
         """Stop `run` after the render under way (any thread may call this)."""
