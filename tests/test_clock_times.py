@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from typer.testing import CliRunner
 
 from conftest import HalfSeconds
 from interview_audio.cli import app
 from interview_audio.display import clock
-
-pytestmark = pytest.mark.audio
 
 
 def test_every_place_shows_a_chapter_start_the_same(half_seconds: HalfSeconds) -> None:

@@ -16,8 +16,6 @@ from mutagen.mp3 import MP3
 
 from interview_audio.voices.kinds import engine_names
 
-pytestmark = pytest.mark.audio
-
 ROOT = Path(__file__).parents[1]
 PLUGIN = ROOT / "tests" / "fixtures" / "plugins" / "chime_engine"
 SHORT = ROOT / "tests" / "fixtures" / "listen_short.txt"

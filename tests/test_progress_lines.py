@@ -8,10 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-pytestmark = pytest.mark.audio
-
 ROOT = Path(__file__).parents[1]
 SHORT = ROOT / "tests" / "fixtures" / "listen_short.txt"
 SAMPLE = ROOT / "examples" / "sample.txt"
