@@ -32,6 +32,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from interview_audio.display import clock, counted
 from interview_audio.episode import Episode
 from interview_audio.errors import InputError, InterviewAudioError
 from interview_audio.files import FolderLock
@@ -165,7 +166,7 @@ class Watcher:
         if gone:
             write_failures(self.output, self._failures.values())
         articles = find_articles(self.folder, self.output)
-        log.info("Catching up with %d article(s) in %s", len(articles), self.folder)
+        log.info("Catching up with %s in %s", counted(len(articles), "article"), self.folder)
         settled = time.monotonic() - self.settle
         for path in articles:
             self._pending[path] = _Pending(_signature(path), settled)
@@ -254,11 +255,11 @@ class Watcher:
             log.info("%s is fine again: its episode %s is complete", key, report.folder.name)
             return
         log.info(
-            "✓ %s → %s (%s, %d chapters): in the feed %.1f s after the file settled",
+            "✓ %s → %s (%s, %s): in the feed %.1f s after the file settled",
             key,
             report.folder.name,
-            _clock(report.duration),
-            len(report.chapters),
+            clock(report.duration),
+            counted(len(report.chapters), "chapter"),
             time.monotonic() - started,
         )
 
@@ -321,10 +322,10 @@ class _Log(QuietReporter):
         for episode in episodes:
             stats = episode.stats
             log.info(
-                "Rendering %s with %s: %d lines, %d to synthesize",
+                "Rendering %s with %s: %s, %d to synthesize",
                 episode.source.name,
                 engine,
-                stats.lines,
+                counted(stats.lines, "line"),
                 stats.new,
             )
 
@@ -344,8 +345,3 @@ def _signature(path: Path) -> _Signature:
 
 def _text(raw: str | bytes) -> str:
     return raw.decode() if isinstance(raw, bytes) else raw
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes}:{secs:02d}"
